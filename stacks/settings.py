@@ -1,0 +1,356 @@
+"""Every deploy-time choice of the app, read once from CDK context and validated.
+
+`app.py` is the only place that reads context: it calls `Settings.from_context` and hands the frozen
+result to the stacks. A bad value stops synth with one line that names the setting, the value and what
+is accepted (`SettingsError`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar, cast
+
+from aws_cdk import Duration
+
+T = TypeVar("T")
+
+APP_NAME = "inbox-mailer"
+
+# Lambda's hard limit; the queue's visibility timeout is derived from this value elsewhere.
+MAX_TIMEOUT_SECONDS = 900
+# SES v2 SendEmail refuses messages above 40 MB after encoding.
+SES_MAX_MESSAGE_BYTES = 40 * 1024 * 1024
+SES_MAX_RECIPIENTS = 50
+# A link signed with the function's temporary credentials dies with them; an hour is what can be promised.
+MAX_LINK_EXPIRY_SECONDS = 3600
+# Keeping fewer would let the lifecycle rule delete the image a rollback returns to.
+MIN_IMAGES_TO_KEEP = 3
+# Below this not even the mail's own text fits; every file would go as a link.
+MIN_MESSAGE_BYTES = 64 * 1024
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+REMOVAL_POLICIES = ("retain", "destroy")
+
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?P<domain>[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+)$"
+)
+_DOMAIN = re.compile(
+    r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+# ECR: 2-256 characters, lowercase, path segments separated by '/', '.', '_' or '-' runs.
+_REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+_STAGE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
+_PREFIX = re.compile(r"^(?:[A-Za-z0-9!_.*'()-]+/)+$")
+
+
+class SettingsError(ValueError):
+    """A setting has a value the app cannot use. The message is one line meant for the user."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Validated settings. Field names are the context keys in `cdk.json` and `-c key=value`."""
+
+    stage: str = "dev"
+    account: str | None = None
+    region: str | None = None
+    repository_name: str = f"{APP_NAME}-dev"
+    images_to_keep: int = 10
+    sender: str = "mailer@example.com"
+    sender_identity: str | None = None
+    recipients: tuple[str, ...] = ("ops@example.com",)
+    memory_mib: int = 512
+    timeout_seconds: int = 60
+    log_retention_days: int = 30
+    removal_policy: str = "retain"
+    inbox_prefix: str = "incoming/"
+    max_message_bytes: int = 10 * 1024 * 1024
+    link_expiry_seconds: int = 3600
+    max_concurrency: int = 2
+    reserved_concurrency: int | None = 2
+    create_sender_identity: bool = False
+
+    @property
+    def ses_identity(self) -> str:
+        """The SES identity mail is sent from: the sender address itself unless a domain is configured."""
+        return self.sender_identity or self.sender
+
+    @property
+    def timeout(self) -> Duration:
+        return Duration.seconds(self.timeout_seconds)
+
+    @property
+    def retain_on_delete(self) -> bool:
+        return self.removal_policy == "retain"
+
+    @classmethod
+    def setting_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    @classmethod
+    def from_context(cls, context: Mapping[str, Any]) -> Settings:
+        """Build settings from CDK context; values may be JSON-typed (cdk.json) or strings (`-c`)."""
+        names = cls.setting_names()
+        unknown = sorted(k for k in context if _is_setting_key(k) and k not in names)
+        if unknown:
+            raise SettingsError(f"Unknown setting '{unknown[0]}': accepted settings are {', '.join(names)}.")
+        read = _Reader(context)
+        defaults = cls()
+        sender = read.value("sender", defaults.sender, _email, "an email address such as mailer@example.com")
+        max_concurrency = read.value(
+            "max_concurrency",
+            defaults.max_concurrency,
+            _int_between(2, 1000),
+            "a whole number from 2 to 1000 (SQS event source limits)",
+        )
+        stage = read.value(
+            "stage", defaults.stage, _matching(_STAGE), "1-20 lowercase letters, digits or '-', starting with a letter"
+        )
+        return cls(
+            stage=stage,
+            account=read.optional("account", _matching(_ACCOUNT), "a 12-digit AWS account id"),
+            region=read.optional("region", _matching(_REGION), "an AWS region name such as eu-west-1"),
+            repository_name=read.value(
+                "repository_name",
+                f"{APP_NAME}-{stage}",
+                _repository_name,
+                "2-256 lowercase letters, digits and '/', '.', '_', '-' separators (ECR's rule)",
+            ),
+            images_to_keep=read.value(
+                "images_to_keep",
+                defaults.images_to_keep,
+                _int_between(MIN_IMAGES_TO_KEEP, 1000),
+                f"a whole number from {MIN_IMAGES_TO_KEEP} (enough for a rollback) to 1000",
+            ),
+            sender=sender,
+            sender_identity=read.optional(
+                "sender_identity",
+                _identity_for(sender),
+                f"the sender address {sender} or its domain {sender.partition('@')[2]}",
+            ),
+            recipients=read.value(
+                "recipients",
+                defaults.recipients,
+                _recipients,
+                f"1 to {SES_MAX_RECIPIENTS} distinct email addresses, as a JSON list or comma-separated",
+            ),
+            memory_mib=read.value(
+                "memory_mib", defaults.memory_mib, _int_between(128, 10240), "a whole number of MiB from 128 to 10240"
+            ),
+            timeout_seconds=read.value(
+                "timeout_seconds",
+                defaults.timeout_seconds,
+                _int_between(1, MAX_TIMEOUT_SECONDS),
+                f"a whole number of seconds from 1 to {MAX_TIMEOUT_SECONDS}",
+            ),
+            log_retention_days=read.value(
+                "log_retention_days",
+                defaults.log_retention_days,
+                _one_of_ints(LOG_RETENTION_DAYS),
+                "one of CloudWatch's retention periods: " + ", ".join(map(str, LOG_RETENTION_DAYS)),
+            ),
+            removal_policy=read.value(
+                "removal_policy", defaults.removal_policy, _one_of(REMOVAL_POLICIES), " or ".join(REMOVAL_POLICIES)
+            ),
+            inbox_prefix=read.value(
+                "inbox_prefix",
+                defaults.inbox_prefix,
+                _matching(_PREFIX),
+                "one or more folder names, each ending in '/', such as incoming/ "
+                "(letters, digits and ! _ . * ' ( ) - only)",
+            ),
+            max_message_bytes=read.value(
+                "max_message_bytes",
+                defaults.max_message_bytes,
+                _int_between(MIN_MESSAGE_BYTES, SES_MAX_MESSAGE_BYTES),
+                f"a whole number of bytes from {MIN_MESSAGE_BYTES} to "
+                f"{SES_MAX_MESSAGE_BYTES} (SES's limit for one message)",
+            ),
+            link_expiry_seconds=read.value(
+                "link_expiry_seconds",
+                defaults.link_expiry_seconds,
+                _int_between(60, MAX_LINK_EXPIRY_SECONDS),
+                f"a whole number of seconds from 60 to {MAX_LINK_EXPIRY_SECONDS} (a "
+                "link signed by the function cannot outlive its credentials)",
+            ),
+            max_concurrency=max_concurrency,
+            reserved_concurrency=read.value(
+                "reserved_concurrency",
+                cast(int | None, max_concurrency),
+                _optional_int_between(max_concurrency, 1000),
+                f"'none' or a whole number from max_concurrency ({max_concurrency}) to 1000",
+            ),
+            create_sender_identity=read.value(
+                "create_sender_identity", defaults.create_sender_identity, _boolean, "true or false"
+            ),
+        )
+
+
+def _is_setting_key(key: str) -> bool:
+    # CDK's own context keys are namespaced ('@aws-cdk/...', 'aws:cdk:...'); ours are plain words.
+    return not any(ch in key for ch in "@:/")
+
+
+class _Reader:
+    def __init__(self, context: Mapping[str, Any]) -> None:
+        self._context = context
+
+    def value(self, key: str, default: T, parse: Callable[[Any], T], accepted: str) -> T:
+        if key not in self._context or self._context[key] is None:
+            return default
+        return self._parse(key, parse, accepted)
+
+    def optional(self, key: str, parse: Callable[[Any], T], accepted: str) -> T | None:
+        raw = self._context.get(key)
+        if raw is None or raw == "":
+            return None
+        return self._parse(key, parse, accepted)
+
+    def _parse(self, key: str, parse: Callable[[Any], T], accepted: str) -> T:
+        raw = self._context[key]
+        try:
+            return parse(raw)
+        except (ValueError, TypeError):
+            raise SettingsError(f"Invalid setting '{key}' = {raw!r}: expected {accepted}.") from None
+
+
+def _text(raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise TypeError(raw)
+    return raw.strip()
+
+
+def _matching(pattern: re.Pattern[str]) -> Callable[[Any], str]:
+    def parse(raw: Any) -> str:
+        text = _text(raw)
+        if not pattern.fullmatch(text):
+            raise ValueError(text)
+        return text
+
+    return parse
+
+
+def _email(raw: Any) -> str:
+    text = _text(raw)
+    if len(text) > 254 or not _EMAIL.fullmatch(text):
+        raise ValueError(text)
+    return text
+
+
+def _repository_name(raw: Any) -> str:
+    text = _text(raw)
+    if not 2 <= len(text) <= 256 or not _REPOSITORY.fullmatch(text):
+        raise ValueError(text)
+    return text
+
+
+def _identity_for(sender: str) -> Callable[[Any], str]:
+    def parse(raw: Any) -> str:
+        text = _text(raw)
+        if text.lower() not in (sender.lower(), sender.partition("@")[2].lower()) or not (
+            _EMAIL.fullmatch(text) or _DOMAIN.fullmatch(text)
+        ):
+            raise ValueError(text)
+        return text
+
+    return parse
+
+
+def _integer(raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise TypeError(raw)
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and re.fullmatch(r"\s*\d+\s*", raw):
+        return int(raw)
+    raise ValueError(raw)
+
+
+def _int_between(low: int, high: int) -> Callable[[Any], int]:
+    def parse(raw: Any) -> int:
+        number = _integer(raw)
+        if not low <= number <= high:
+            raise ValueError(number)
+        return number
+
+    return parse
+
+
+def _one_of_ints(allowed: tuple[int, ...]) -> Callable[[Any], int]:
+    def parse(raw: Any) -> int:
+        number = _integer(raw)
+        if number not in allowed:
+            raise ValueError(number)
+        return number
+
+    return parse
+
+
+def _optional_int_between(low: int, high: int) -> Callable[[Any], int | None]:
+    bounded = _int_between(low, high)
+
+    def parse(raw: Any) -> int | None:
+        if isinstance(raw, str) and raw.strip().lower() == "none":
+            return None
+        return bounded(raw)
+
+    return parse
+
+
+def _boolean(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = _text(raw).lower()
+    if text not in ("true", "false"):
+        raise ValueError(text)
+    return text == "true"
+
+
+def _one_of(allowed: tuple[str, ...]) -> Callable[[Any], str]:
+    def parse(raw: Any) -> str:
+        text = _text(raw).lower()
+        if text not in allowed:
+            raise ValueError(text)
+        return text
+
+    return parse
+
+
+def _recipients(raw: Any) -> tuple[str, ...]:
+    if isinstance(raw, str):
+        items: list[Any] = [part for part in raw.split(",") if part.strip()]
+    elif isinstance(raw, list):
+        items = raw
+    else:
+        raise TypeError(raw)
+    addresses = tuple(_email(item) for item in items)
+    if not 1 <= len(addresses) <= SES_MAX_RECIPIENTS or len({a.lower() for a in addresses}) != len(addresses):
+        raise ValueError(raw)
+    return addresses
