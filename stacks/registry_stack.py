@@ -1,0 +1,75 @@
+"""The registry stack: the private ECR repository, serving as the staging place of the function's image.
+
+It implements `IStagingResources` of the app staging synthesizer, so that the function stack's image asset
+is built by the CDK CLI and pushed straight into this repository (after this stack is deployed), instead
+of into the account-wide CDK bootstrap repository.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsii
+from aws_cdk import CfnOutput, DefaultStackSynthesizer, Stack
+from aws_cdk import aws_ecr as ecr
+from aws_cdk.app_staging_synthesizer_alpha import (
+    FileStagingLocation,
+    ImageStagingLocation,
+    IStagingResources,
+)
+from constructs import Construct
+
+from stacks.compliance import acknowledge
+from stacks.registry import Registry
+from stacks.settings import APP_NAME, Settings
+
+
+def _bootstrap_value(template: str) -> str:
+    # Templates of the function stack stay in the CDK bootstrap bucket, published by the bootstrap role.
+    return template.replace("${Qualifier}", DefaultStackSynthesizer.DEFAULT_QUALIFIER)
+
+
+@jsii.implements(IStagingResources)
+class RegistryStack(Stack):
+    """Owns the repository; hands its name and publishing role to the synthesizer of the function stack."""
+
+    def __init__(self, scope: Construct, id_: str, *, settings: Settings, **stack_props: Any) -> None:
+        super().__init__(scope, id_, **stack_props)
+        self.registry = Registry(
+            self,
+            "Registry",
+            repository_name=settings.repository_name,
+            publishing_role_name=f"{APP_NAME}-{settings.stage}-publishing-{self.region}",
+            images_to_keep=settings.images_to_keep,
+            retain_on_delete=settings.retain_on_delete,
+        )
+        acknowledge(
+            self.registry.publishing_role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken has no resource-level permissions; it only returns a login token "
+            "and the push itself is limited to this repository by the statement beside it.",
+        )
+        CfnOutput(
+            self,
+            "RepositoryUri",
+            value=self.registry.repository.repository_uri,
+            description="Where every deploy pushes the function image",
+        )
+
+    @property
+    def repository(self) -> ecr.IRepository:
+        return self.registry.repository
+
+    # IStagingResources: called by the function stack's synthesizer for each asset.
+    def add_docker_image(self, _asset: Any) -> ImageStagingLocation:
+        return ImageStagingLocation(
+            repo_name=self.registry.repository_name,
+            assume_role_arn=self.registry.publishing_role_arn_for_assets,
+            dependency_stack=self,
+        )
+
+    def add_file(self, _asset: Any) -> FileStagingLocation:
+        return FileStagingLocation(
+            bucket_name=_bootstrap_value(DefaultStackSynthesizer.DEFAULT_FILE_ASSETS_BUCKET_NAME),
+            assume_role_arn=_bootstrap_value(DefaultStackSynthesizer.DEFAULT_FILE_ASSET_PUBLISHING_ROLE_ARN),
+        )

@@ -1,0 +1,148 @@
+"""The registry stack: the private repository the function's image is pushed into, and who may use it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk.assertions import Match
+
+from tests.infra.conftest import Synthesized
+
+# Stateful: a new logical id would create a new repository and orphan the old one with its images.
+REPOSITORY_LOGICAL_ID = "RegistryRepositoryC6C96DCD"
+
+
+def _repository(synthesized: Synthesized) -> dict[str, Any]:
+    resource: dict[str, Any] = synthesized.registry.to_json()["Resources"][REPOSITORY_LOGICAL_ID]
+    return resource
+
+
+def _lifecycle_rules(synthesized: Synthesized) -> list[dict[str, Any]]:
+    text = _repository(synthesized)["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"]
+    rules: list[dict[str, Any]] = json.loads(text)["rules"]
+    return rules
+
+
+def test_repository_logical_id_is_pinned(synthesized: Synthesized) -> None:
+    assert _repository(synthesized)["Type"] == "AWS::ECR::Repository"
+
+
+def test_repository_has_the_configured_name_scan_on_push_and_immutable_tags(synthesized: Synthesized) -> None:
+    props = _repository(synthesized)["Properties"]
+    assert props["RepositoryName"] == synthesized.settings.repository_name == "inbox-mailer-dev"
+    assert props["ImageScanningConfiguration"] == {"ScanOnPush": True}
+    assert props["ImageTagMutability"] == "IMMUTABLE"
+
+
+def test_repository_is_retained_on_delete_by_default(synthesized: Synthesized) -> None:
+    repository = _repository(synthesized)
+    assert repository["DeletionPolicy"] == "Retain"
+    assert repository["UpdateReplacePolicy"] == "Retain"
+    assert repository["Properties"]["EmptyOnDelete"] is False
+
+
+def test_untagged_images_expire_after_a_day(synthesized: Synthesized) -> None:
+    untagged = [r for r in _lifecycle_rules(synthesized) if r["selection"]["tagStatus"] == "untagged"]
+    assert [r["selection"] for r in untagged] == [
+        {"tagStatus": "untagged", "countType": "sinceImagePushed", "countNumber": 1, "countUnit": "days"}
+    ]
+    assert untagged[0]["action"] == {"type": "expire"}
+
+
+def test_only_the_newest_tagged_images_are_kept(synthesized: Synthesized) -> None:
+    tagged = [r for r in _lifecycle_rules(synthesized) if r["selection"]["tagStatus"] == "tagged"]
+    assert [r["selection"] for r in tagged] == [
+        {
+            "tagStatus": "tagged",
+            "tagPatternList": ["*"],
+            "countType": "imageCountMoreThan",
+            "countNumber": synthesized.settings.images_to_keep,
+        }
+    ]
+    assert synthesized.settings.images_to_keep == 10
+
+
+def test_lambda_may_pull_only_for_functions_of_this_account_and_region(synthesized: Synthesized) -> None:
+    statements = _repository(synthesized)["Properties"]["RepositoryPolicyText"]["Statement"]
+    assert statements == [
+        {
+            "Sid": "LambdaPullForFunctionsOfThisAccountAndRegion",
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            "Condition": {
+                "StringLike": {
+                    "aws:sourceArn": {
+                        "Fn::Join": [
+                            "",
+                            [
+                                "arn:",
+                                {"Ref": "AWS::Partition"},
+                                ":lambda:",
+                                {"Ref": "AWS::Region"},
+                                ":",
+                                {"Ref": "AWS::AccountId"},
+                                ":function:*",
+                            ],
+                        ]
+                    }
+                }
+            },
+        }
+    ]
+
+
+def test_publishing_role_is_assumable_in_this_account_and_named_for_the_asset_manifest(
+    synthesized: Synthesized,
+) -> None:
+    synthesized.registry.has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "RoleName": {"Fn::Join": ["", ["inbox-mailer-dev-publishing-", {"Ref": "AWS::Region"}]]},
+            "AssumeRolePolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": "sts:AssumeRole",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": Match.object_like({"Fn::Join": Match.any_value()})},
+                    }
+                ]
+            },
+        },
+    )
+
+
+def test_publishing_role_may_push_to_this_repository_only(synthesized: Synthesized) -> None:
+    synthesized.registry.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": [
+                    {
+                        "Sid": "PushToThisRepositoryOnly",
+                        "Effect": "Allow",
+                        "Action": [
+                            "ecr:BatchCheckLayerAvailability",
+                            "ecr:BatchGetImage",
+                            "ecr:CompleteLayerUpload",
+                            "ecr:DescribeImages",
+                            "ecr:DescribeRepositories",
+                            "ecr:GetDownloadUrlForLayer",
+                            "ecr:InitiateLayerUpload",
+                            "ecr:PutImage",
+                            "ecr:UploadLayerPart",
+                        ],
+                        "Resource": {"Fn::GetAtt": [REPOSITORY_LOGICAL_ID, "Arn"]},
+                    },
+                    {
+                        "Sid": "LogInToTheRegistry",
+                        "Effect": "Allow",
+                        "Action": "ecr:GetAuthorizationToken",
+                        "Resource": "*",
+                    },
+                ],
+                "Version": "2012-10-17",
+            },
+        },
+    )
