@@ -1,0 +1,42 @@
+"""The stacks of the app and how they are put together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+from aws_cdk import App, Environment
+from aws_cdk.app_staging_synthesizer_alpha import AppStagingSynthesizer, IStagingResources
+
+from stacks.function_stack import FunctionStack
+from stacks.registry_stack import RegistryStack
+from stacks.settings import APP_NAME, Settings
+
+
+@dataclass(frozen=True)
+class Stacks:
+    registry: RegistryStack
+    function: FunctionStack
+
+
+def build_stacks(app: App, settings: Settings) -> Stacks:
+    """Add both stacks to `app`: the function stack's image is staged in the registry stack's repository."""
+    env = Environment(account=settings.account, region=settings.region)
+    prefix = f"{APP_NAME}-{settings.stage}"
+    registry = RegistryStack(
+        app,
+        f"{prefix}-registry",
+        settings=settings,
+        env=env,
+        description="Private ECR repository of the inbox mailer's function image",
+    )
+    function = FunctionStack(
+        app,
+        f"{prefix}-function",
+        settings=settings,
+        env=env,
+        description="Inbox bucket, queue and the mailer function built from lambda_image/",
+        # jsii calls the staging methods with one struct argument, which mypy cannot match to the protocol.
+        synthesizer=AppStagingSynthesizer.custom_resources(resources=cast(IStagingResources, registry)),
+    )
+    return Stacks(registry=registry, function=function)

@@ -1,0 +1,50 @@
+"""The function stack: the inbox, the mailer function wired to it, and the outputs to try it with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_ses as ses
+from constructs import Construct
+
+from stacks.inbox import Inbox
+from stacks.mailer import Mailer
+from stacks.settings import Settings
+
+
+class FunctionStack(Stack):
+    def __init__(self, scope: Construct, id_: str, *, settings: Settings, **stack_props: Any) -> None:
+        super().__init__(scope, id_, **stack_props)
+        self.inbox = Inbox(
+            self,
+            "Inbox",
+            prefix=settings.inbox_prefix,
+            consumer_timeout=settings.timeout,
+            retain_on_delete=settings.retain_on_delete,
+        )
+        self.mailer = Mailer(self, "Mailer", settings=settings, inbox=self.inbox)
+        if settings.create_sender_identity:
+            identity = settings.ses_identity
+            ses.EmailIdentity(
+                self,
+                "SenderIdentity",
+                identity=ses.Identity.domain(identity) if "@" not in identity else ses.Identity.email(identity),
+            )
+
+        bucket = self.inbox.bucket.bucket_name
+        CfnOutput(self, "InboxBucketName", value=bucket, description="Upload files here")
+        CfnOutput(
+            self,
+            "TryIt",
+            value=f"aws s3 cp ./report.pdf s3://{bucket}/{settings.inbox_prefix}report.pdf",
+            description="Upload a file; the recipients get one email about it",
+        )
+        CfnOutput(self, "QueueName", value=self.inbox.queue.queue_name)
+        CfnOutput(
+            self,
+            "DeadLetterQueueName",
+            value=self.inbox.dead_letter_queue.queue_name,
+            description="Files that could not be mailed after every retry",
+        )
+        CfnOutput(self, "FunctionName", value=self.mailer.function.function_name)

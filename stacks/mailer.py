@@ -1,0 +1,150 @@
+"""The mailer: the container-image function, its own role, log group and idempotency table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Aws, Duration, Names, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from stacks.compliance import acknowledge
+from stacks.inbox import Inbox
+from stacks.settings import Settings
+
+# The one place the CPU architecture is decided: the function runs on it and the image is built for it.
+ARCHITECTURE = lambda_.Architecture.ARM_64
+IMAGE_DIRECTORY = Path(__file__).resolve().parent.parent / "lambda_image"
+SQS_BATCH_SIZE = 5
+SERVICE_NAME = "inbox-mailer"
+METRICS_NAMESPACE = "InboxMailer"
+SEND_ACTIONS = ("ses:SendEmail", "ses:SendRawEmail")
+READ_OBJECT_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion")
+IDEMPOTENCY_ACTIONS = ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+
+
+class Mailer(Construct):
+    """Mails every file of `inbox`'s queue to the configured recipients, once per upload."""
+
+    def __init__(self, scope: Construct, id_: str, *, settings: Settings, inbox: Inbox) -> None:
+        super().__init__(scope, id_)
+        removal = RemovalPolicy.RETAIN if settings.retain_on_delete else RemovalPolicy.DESTROY
+
+        # Records live as long as a message may wait in the queue, so a late duplicate is still caught.
+        idempotency_ttl = inbox.queue_retention
+        self.idempotency_table = dynamodb.TableV2(
+            self,
+            "IdempotencyTable",
+            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+            billing=dynamodb.Billing.on_demand(),
+            time_to_live_attribute="expiration",
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            # Only short-lived "already mailed" markers: nothing to keep once the app is gone.
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+
+        self.log_group = logs.LogGroup(self, "LogGroup", removal_policy=removal)
+        # Set on the resource itself: the settings already hold one of CloudWatch's allowed day counts.
+        cfn_log_group: logs.CfnLogGroup = self.log_group.node.default_child  # type: ignore[assignment]
+        cfn_log_group.retention_in_days = settings.log_retention_days
+
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="The inbox mailer function: read inbox files, send mail from one identity, log",
+        )
+        self.log_group.grant_write(self.role)
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadUploadedFiles",
+                actions=list(READ_OBJECT_ACTIONS),
+                resources=[inbox.bucket.arn_for_objects(f"{inbox.prefix}*")],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="RememberMailedFiles",
+                actions=list(IDEMPOTENCY_ACTIONS),
+                resources=[self.idempotency_table.table_arn],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="SendFromTheConfiguredSenderOnly",
+                actions=list(SEND_ACTIONS),
+                resources=[f"arn:{Aws.PARTITION}:ses:{Aws.REGION}:{Aws.ACCOUNT_ID}:identity/{settings.ses_identity}"],
+                conditions={"StringEquals": {"ses:FromAddress": settings.sender}},
+            )
+        )
+
+        self.function = lambda_.DockerImageFunction(
+            self,
+            "Function",
+            description="Mails each file uploaded to the inbox to the configured recipients",
+            code=lambda_.DockerImageCode.from_image_asset(
+                str(IMAGE_DIRECTORY),
+                platform=ecr_assets.Platform.custom(ARCHITECTURE.docker_platform),
+            ),
+            architecture=ARCHITECTURE,
+            memory_size=settings.memory_mib,
+            timeout=Duration.seconds(settings.timeout_seconds),
+            role=self.role,
+            log_group=self.log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            reserved_concurrent_executions=settings.reserved_concurrency,
+            environment={
+                "SENDER_ADDRESS": settings.sender,
+                "RECIPIENTS": ",".join(settings.recipients),
+                "INBOX_BUCKET": inbox.bucket.bucket_name,
+                "INBOX_PREFIX": inbox.prefix,
+                "IDEMPOTENCY_TABLE": self.idempotency_table.table_name,
+                "IDEMPOTENCY_TTL_SECONDS": str(int(idempotency_ttl.to_seconds())),
+                "MAX_MESSAGE_BYTES": str(settings.max_message_bytes),
+                "LINK_EXPIRY_SECONDS": str(settings.link_expiry_seconds),
+                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+            },
+        )
+        self.event_source = event_sources.SqsEventSource(
+            inbox.queue,
+            batch_size=SQS_BATCH_SIZE,
+            report_batch_item_failures=True,
+            max_concurrency=settings.max_concurrency,
+        )
+        self.function.add_event_source(self.event_source)
+
+        acknowledge(
+            self.function,
+            "Serverless-LambdaDLQ",
+            "The function is only invoked synchronously by its SQS event source, so a function dead-letter "
+            "target would never receive anything; failed files go to the queue's dead-letter queue.",
+        )
+        acknowledge(
+            self.function.node.find_child(f"SqsEventSource:{Names.node_unique_id(inbox.queue.node)}"),
+            "Serverless-LambdaEventSourceMappingDestination",
+            "On-failure destinations are not supported for SQS event sources; the source queue's redrive "
+            "policy moves a file that keeps failing to the dead-letter queue instead.",
+        )
+
+        policy = self.role.node.find_child("DefaultPolicy")
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::<{inbox.bucket_logical_id}.Arn>/{inbox.prefix}*]",
+            "The function reads whatever file users upload under the inbox prefix; the object names are "
+            "not known in advance, so the resource ends in a wildcard limited to that prefix.",
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions, so active "
+            "tracing can only be granted on every resource.",
+        )

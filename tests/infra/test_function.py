@@ -1,0 +1,194 @@
+"""The function stack's mailer: the image function, where its image goes, and what its role may do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stacks.mailer import ARCHITECTURE
+from tests.infra.conftest import ROOT, Synthesized
+
+ARN_PREFIX = ["arn:", {"Ref": "AWS::Partition"}]
+
+
+def _function(synthesized: Synthesized) -> dict[str, Any]:
+    functions = synthesized.function.find_resources("AWS::Lambda::Function")
+    assert len(functions) == 1, "the stack has exactly one function: the mailer"
+    (resource,) = functions.values()
+    return dict(resource)
+
+
+def _docker_image(synthesized: Synthesized) -> dict[str, Any]:
+    images = synthesized.asset_manifest(synthesized.stacks.function.stack_name)["dockerImages"]
+    assert len(images) == 1
+    image: dict[str, Any] = next(iter(images.values()))
+    return image
+
+
+def _statements(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
+    role_ref = {"Ref": synthesized.logical_id(synthesized.stacks.function.mailer.role)}
+    policies = [
+        p
+        for p in synthesized.function.find_resources("AWS::IAM::Policy").values()
+        if role_ref in p["Properties"]["Roles"]
+    ]
+    assert len(policies) == 1
+    return {
+        s.get("Sid") or ",".join(sorted(s["Action"])): s
+        for s in policies[0]["Properties"]["PolicyDocument"]["Statement"]
+    }
+
+
+def test_function_is_an_arm64_container_image(synthesized: Synthesized) -> None:
+    props = _function(synthesized)["Properties"]
+    assert props["PackageType"] == "Image"
+    assert props["Architectures"] == ["arm64"]
+    assert "Runtime" not in props and "Handler" not in props
+
+
+def test_image_uri_points_into_the_registry_repository_not_the_bootstrap_one(synthesized: Synthesized) -> None:
+    image = _docker_image(synthesized)
+    (destination,) = image["destinations"].values()
+    uri = _function(synthesized)["Properties"]["Code"]["ImageUri"]["Fn::Sub"]
+    assert uri == (
+        "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/"
+        f"{synthesized.settings.repository_name}:{destination['imageTag']}"
+    )
+    assert "container-assets" not in uri
+
+
+def test_image_is_built_for_the_function_architecture_and_pushed_to_the_registry(synthesized: Synthesized) -> None:
+    image = _docker_image(synthesized)
+    architectures = _function(synthesized)["Properties"]["Architectures"]
+    assert image["source"]["platform"] == ARCHITECTURE.docker_platform == f"linux/{architectures[0]}"
+    (destination,) = image["destinations"].values()
+    assert destination["repositoryName"] == synthesized.settings.repository_name
+    assert destination["assumeRoleArn"] == (
+        "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/inbox-mailer-dev-publishing-${AWS::Region}"
+    )
+
+
+def test_image_is_built_from_lambda_image_with_its_dockerfile(synthesized: Synthesized) -> None:
+    staged = Path(synthesized.assembly.directory) / _docker_image(synthesized)["source"]["directory"]
+    assert (staged / "Dockerfile").read_text() == (ROOT / "lambda_image" / "Dockerfile").read_text()
+
+
+def test_function_assets_are_published_only_after_the_registry_stack_is_deployed(synthesized: Synthesized) -> None:
+    function_stack = synthesized.stacks.function.stack_name
+    registry_stack = synthesized.stacks.registry.stack_name
+    assets = synthesized.assembly.get_stack_by_name(function_stack).dependencies
+    asset_artifact = next(a for a in assets if a.id == f"{function_stack}.assets")
+    assert registry_stack in [d.id for d in asset_artifact.dependencies]
+
+
+@pytest.mark.parametrize(
+    ("prop", "expected"),
+    [("MemorySize", 512), ("Timeout", 60), ("TracingConfig", {"Mode": "Active"})],
+)
+def test_function_sizing_comes_from_the_settings(synthesized: Synthesized, prop: str, expected: Any) -> None:
+    assert _function(synthesized)["Properties"][prop] == expected
+
+
+def test_function_logs_to_its_own_log_group_with_the_configured_retention(synthesized: Synthesized) -> None:
+    log_group_id = _function(synthesized)["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    log_group = synthesized.function.to_json()["Resources"][log_group_id]
+    assert log_group["Properties"]["RetentionInDays"] == synthesized.settings.log_retention_days == 30
+    assert log_group["DeletionPolicy"] == "Retain"
+
+
+def test_function_role_is_its_own_trusted_by_lambda_without_managed_policies(synthesized: Synthesized) -> None:
+    roles = synthesized.function.find_resources(
+        "AWS::IAM::Role",
+        {
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Statement": [
+                        {
+                            "Action": "sts:AssumeRole",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                        }
+                    ]
+                }
+            }
+        },
+    )
+    assert len(roles) == 1
+    (role,) = roles.values()
+    assert "ManagedPolicyArns" not in role["Properties"]
+    assert "Policies" not in role["Properties"]
+    role_id = next(iter(roles))
+    assert _function(synthesized)["Properties"]["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
+
+
+def test_role_may_write_only_its_own_log_group(synthesized: Synthesized) -> None:
+    statement = _statements(synthesized)["logs:CreateLogStream,logs:PutLogEvents"]
+    log_group_id = _function(synthesized)["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    assert statement["Resource"] == {"Fn::GetAtt": [log_group_id, "Arn"]}
+
+
+def test_role_may_read_objects_under_the_inbox_prefix_only(synthesized: Synthesized) -> None:
+    statement = _statements(synthesized)["ReadUploadedFiles"]
+    assert statement["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
+    bucket_id = synthesized.stacks.function.inbox.bucket_logical_id
+    assert statement["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/incoming/*"]]}
+
+
+def test_role_may_send_mail_only_from_the_configured_identity_and_address(synthesized: Synthesized) -> None:
+    statement = _statements(synthesized)["SendFromTheConfiguredSenderOnly"]
+    assert statement["Action"] == ["ses:SendEmail", "ses:SendRawEmail"]
+    assert statement["Resource"] == {
+        "Fn::Join": [
+            "",
+            [
+                *ARN_PREFIX,
+                ":ses:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                ":identity/mailer@example.com",
+            ],
+        ]
+    }
+    assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": "mailer@example.com"}}
+
+
+def test_role_may_use_only_item_actions_on_the_idempotency_table(synthesized: Synthesized) -> None:
+    statement = _statements(synthesized)["RememberMailedFiles"]
+    assert statement["Action"] == ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    (table_id,) = synthesized.function.find_resources("AWS::DynamoDB::GlobalTable")
+    assert statement["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}
+
+
+def test_role_may_consume_only_the_inbox_queue(synthesized: Synthesized) -> None:
+    (queue_statement,) = [s for s in _statements(synthesized).values() if "sqs:ReceiveMessage" in s["Action"]]
+    queue_id = synthesized.logical_id(synthesized.stacks.function.inbox.queue)
+    assert queue_statement["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    assert not any(a.startswith("sqs:Send") or a == "sqs:*" for a in queue_statement["Action"])
+
+
+def test_role_has_no_other_statements(synthesized: Synthesized) -> None:
+    assert sorted(_statements(synthesized)) == sorted(
+        [
+            "logs:CreateLogStream,logs:PutLogEvents",
+            "ReadUploadedFiles",
+            "RememberMailedFiles",
+            "SendFromTheConfiguredSenderOnly",
+            "xray:PutTelemetryRecords,xray:PutTraceSegments",
+            "sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage",
+        ]
+    )
+
+
+def test_function_environment_carries_the_settings_the_handler_reads(synthesized: Synthesized) -> None:
+    variables = _function(synthesized)["Properties"]["Environment"]["Variables"]
+    assert variables["SENDER_ADDRESS"] == "mailer@example.com"
+    assert variables["RECIPIENTS"] == "ops@example.com"
+    assert variables["INBOX_PREFIX"] == "incoming/"
+    assert variables["MAX_MESSAGE_BYTES"] == str(10 * 1024 * 1024)
+    assert variables["LINK_EXPIRY_SECONDS"] == "3600"
+    assert variables["INBOX_BUCKET"] == {"Ref": synthesized.stacks.function.inbox.bucket_logical_id}
+    (table_id,) = synthesized.function.find_resources("AWS::DynamoDB::GlobalTable")
+    assert variables["IDEMPOTENCY_TABLE"] == {"Ref": table_id}
