@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_s3 as s3
@@ -108,6 +109,26 @@ class Inbox(Construct):
                 "This queue is itself a dead-letter queue; its messages wait here for a person to redrive "
                 "them, so it has no redrive policy of its own.",
             )
+
+        # A file in either dead-letter queue is a file nobody was told about: make it visible in CloudWatch.
+        self.alarms = [
+            cloudwatch.Alarm(
+                self,
+                f"{name}Alarm",
+                alarm_description=f"Files wait in {name}: {why}. See README, 'Where failed files go'.",
+                metric=queue.metric_approximate_number_of_messages_visible(
+                    period=Duration.minutes(5), statistic=cloudwatch.Stats.MAXIMUM
+                ),
+                threshold=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            for name, queue, why in (
+                ("DeadLetterQueue", self.dead_letter_queue, "the mailer failed on them 5 times"),
+                ("UndeliverableEvents", self.undeliverable_events, "EventBridge could not queue their events"),
+            )
+        ]
 
         self.rule = events.Rule(
             self,
