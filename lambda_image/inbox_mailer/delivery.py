@@ -7,8 +7,8 @@ import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
-from typing import TYPE_CHECKING, Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -35,8 +35,9 @@ REFUSED_EXTENSIONS = frozenset(
     ade adp app asp bas bat cer chm cmd com cpl crt csh der exe fxp gadget hlp hta inf ins isp its
     js jse ksh lib lnk mad maf mag mam maq mar mas mat mau mav maw mda mdb mde mdt mdw mdz msc msh
     msh1 msh2 mshxml msh1xml msh2xml msi msp mst ops pcd pif plg prf prg reg scf scr sct shb shs sys
-    ps1 ps1xml ps2 ps2xml psc1 psc2 tmp url vb vbe vbs vps vsmacros vss vst vsw vxd ws wsc wsf wsh xnk
-    """.split()
+    ps1 ps1xml ps2 ps2xml psc1 psc2 tmp url vb vbe vbs vps vsmacros vss vst vsw vxd ws wsc wsf wsh
+    xnk
+    """.split()  # noqa: SIM905
 )
 
 # Objects are read in blocks of this size while they are encoded into the message.
@@ -44,12 +45,28 @@ DOWNLOAD_CHUNK_BYTES = 1024 * 1024
 
 _GONE_CODES = frozenset({"404", "NoSuchKey", "NoSuchVersion", "405", "MethodNotAllowed"})
 _RETRYABLE_S3_CODES = frozenset(
-    {"500", "503", "InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout", "412",
-     "PreconditionFailed"}
+    {
+        "500",
+        "503",
+        "InternalError",
+        "ServiceUnavailable",
+        "SlowDown",
+        "RequestTimeout",
+        "412",
+        "PreconditionFailed",
+    }
 )
 _RETRYABLE_SES_CODES = frozenset(
-    {"TooManyRequestsException", "Throttling", "ThrottlingException", "InternalFailure",
-     "InternalServerError", "ServiceUnavailable", "ServiceUnavailableException", "RequestTimeout"}
+    {
+        "TooManyRequestsException",
+        "Throttling",
+        "ThrottlingException",
+        "InternalFailure",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "RequestTimeout",
+    }
 )
 _PERMANENT_SES_ADVICE = {
     "MessageRejected": "SES rejected the message; if the sender is not verified, verify "
@@ -71,7 +88,7 @@ _PERMANENT_SES_ADVICE = {
 _NO_RETRY = "will not succeed on retry; it goes to the dead-letter queue after the last receive"
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     ATTACHED = "attached"
     LINKED = "linked"
     GONE = "gone"
@@ -168,7 +185,8 @@ def send_raw(ses: SESV2Client, settings: MailerSettings, raw_message: bytes | by
         response = ses.send_email(
             FromEmailAddress=settings.sender_address,
             Destination={"ToAddresses": list(settings.recipients)},
-            Content={"Raw": {"Data": raw_message}},
+            # botocore takes any bytes-like blob: no copy of a bytearray is needed.
+            Content={"Raw": {"Data": cast(bytes, raw_message)}},
         )
     except ClientError as error:
         raise classify_ses_error(error) from error
@@ -251,7 +269,9 @@ def _head(s3: S3Client, upload: UploadedObject) -> _StoredObject | None:
             return None
         raise _classify_s3_error(error, "HEAD") from error
     except BotoCoreError as error:
-        raise DeliveryError(f"could not reach S3 ({error}); will be retried", retryable=True) from error
+        raise DeliveryError(
+            f"could not reach S3 ({error}); will be retried", retryable=True
+        ) from error
     return _StoredObject(
         size=response["ContentLength"],
         content_type=_content_type(response.get("ContentType"), upload.file_name),
@@ -273,7 +293,9 @@ def _download(s3: S3Client, upload: UploadedObject, stored: _StoredObject) -> It
             raise _ObjectGoneError from error
         raise _classify_s3_error(error, "GET") from error
     except BotoCoreError as error:
-        raise DeliveryError(f"could not read from S3 ({error}); will be retried", retryable=True) from error
+        raise DeliveryError(
+            f"could not read from S3 ({error}); will be retried", retryable=True
+        ) from error
 
 
 def _classify_s3_error(error: ClientError, operation: str) -> DeliveryError:

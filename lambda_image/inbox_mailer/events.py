@@ -57,7 +57,9 @@ def parse_sqs_body(body: str) -> list[UploadedObject]:
         if "Records" in message:
             return _from_s3_notification(S3Event(message))
     except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise MalformedEventError(f"S3 event is missing or has a malformed field: {error!r}") from None
+        raise MalformedEventError(
+            f"S3 event is missing or has a malformed field: {error!r}"
+        ) from None
     raise MalformedEventError("message body is neither an EventBridge event nor an S3 notification")
 
 

@@ -110,12 +110,12 @@ def human_size(size_bytes: int) -> str:
     """1536 -> '1.5 KiB (1,536 bytes)'."""
     if size_bytes < 1024:
         return f"{size_bytes:,} bytes" if size_bytes != 1 else "1 byte"
-    value = float(size_bytes)
-    for unit in ("KiB", "MiB", "GiB", "TiB"):
+    value = size_bytes / 1024
+    units = ["KiB", "MiB", "GiB", "TiB"]
+    while value >= 1024 and len(units) > 1:
         value /= 1024
-        if value < 1024:
-            break
-    return f"{value:.1f} {unit} ({size_bytes:,} bytes)"
+        units.pop(0)
+    return f"{value:.1f} {units[0]} ({size_bytes:,} bytes)"
 
 
 def render_content(file: FileDetails, *, link: DownloadLink | None) -> MailContent:
@@ -189,8 +189,10 @@ def frame_attached_message(
     maintype, _, subtype = content_type.partition("/")
     if not maintype or not subtype:
         maintype, subtype = "application", "octet-stream"
-    message.add_attachment(b"", maintype=maintype, subtype=subtype, filename=_single_line(file_name))
-    attachment = message.get_payload()[-1]
+    message.add_attachment(
+        b"", maintype=maintype, subtype=subtype, filename=_single_line(file_name)
+    )
+    *_, attachment = message.iter_attachments()
     attachment.set_payload(_PLACEHOLDER)
     serialised = message.as_bytes(policy=SMTP)
     head, placeholder, tail = serialised.partition(_PLACEHOLDER.encode("ascii"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Mailer:
@@ -49,8 +49,8 @@ class Mailer:
         self._logger = logger
         self._metrics = metrics
         self._clock = clock
-        # The idempotency record is keyed on the object's identity alone (see UploadedObject.identity),
-        # so a duplicate or late delivery of the same upload returns the stored result unsent.
+        # Keyed on the object's identity alone (UploadedObject.identity): a duplicate or late
+        # delivery of the same upload gets the stored result and sends nothing.
         self._mail_once = idempotent_function(
             self._mail,
             data_keyword_argument="identity",
@@ -71,7 +71,9 @@ class Mailer:
             )
             raise
         if not uploads:
-            self._logger.info("Message announces no upload (test event or other event type); skipped")
+            self._logger.info(
+                "Message announces no upload (test event or other event type); skipped"
+            )
         failures = [upload for upload in uploads if not self._process_upload(upload)]
         if failures:
             raise DeliveryError(
@@ -90,7 +92,7 @@ class Mailer:
         except DeliveryError as error:
             self._fail(reason=error.reason, retryable=error.retryable, error_code=error.error_code)
             return False
-        except Exception as error:  # noqa: BLE001 - one bad object must not fail the others
+        except Exception as error:
             self._logger.exception("Unexpected error; the record will be retried")
             self._fail(reason=f"unexpected error {error!r}; will be retried", retryable=True)
             return False

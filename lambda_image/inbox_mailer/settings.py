@@ -76,7 +76,8 @@ def _recipients(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
     unique = tuple(dict.fromkeys(addresses))
     if len(unique) > SES_MAX_RECIPIENTS:
         raise SettingsError(
-            f"{name} has {len(unique)} addresses; SES accepts at most {SES_MAX_RECIPIENTS} per message"
+            f"{name} has {len(unique)} addresses; "
+            f"SES accepts at most {SES_MAX_RECIPIENTS} per message"
         )
     return unique
 
@@ -96,9 +97,7 @@ def _prefix(environ: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _int(
-    environ: Mapping[str, str], name: str, *, minimum: int, maximum: int | None = None
-) -> int:
+def _int(environ: Mapping[str, str], name: str, *, minimum: int, maximum: int | None = None) -> int:
     raw = _required(environ, name)
     try:
         value = int(raw)
