@@ -85,6 +85,31 @@ class SentMail:
         assert isinstance(parsed, EmailMessage)
         return parsed
 
+    @property
+    def text(self) -> str:
+        return _body(self.message, "plain")
+
+    @property
+    def html(self) -> str:
+        return _body(self.message, "html")
+
+    @property
+    def attachments(self) -> list[tuple[str | None, bytes]]:
+        """(file name, decoded bytes) of every attachment."""
+        found = []
+        for part in self.message.iter_attachments():
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            found.append((part.get_filename(), payload))
+        return found
+
+
+def _body(message: EmailMessage, subtype: str) -> str:
+    part = message.get_body((subtype,))
+    assert part is not None, f"no text/{subtype} body"
+    content: str = part.get_content()
+    return content
+
 
 class Inbox:
     """Bucket -> EventBridge rule -> SQS queue as the stack wires them, plus SES and DynamoDB."""
