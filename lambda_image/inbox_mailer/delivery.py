@@ -41,7 +41,7 @@ REFUSED_EXTENSIONS = frozenset(
 )
 
 # Objects are read in blocks of this size while they are encoded into the message.
-DOWNLOAD_CHUNK_BYTES = 1024 * 1024
+DOWNLOAD_CHUNK_BYTES = 256 * 1024
 
 _GONE_CODES = frozenset({"404", "NoSuchKey", "NoSuchVersion", "405", "MethodNotAllowed"})
 _RETRYABLE_S3_CODES = frozenset(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -70,8 +70,8 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
 _BASE64_LINE_BYTES = 57
 _BASE64_LINE_CHARS = 76
 _CRLF = b"\r\n"
-# Read and encode this much of the file at a time: whole base64 lines, about 1 MB.
-_ENCODE_CHUNK_BYTES = _BASE64_LINE_BYTES * 16384
+# Encode this much of the file at a time: whole base64 lines, about 230 KB (the working memory).
+_ENCODE_CHUNK_BYTES = _BASE64_LINE_BYTES * 4096
 _PLACEHOLDER = "INBOX-MAILER-ATTACHMENT-PLACEHOLDER"
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]+")
 
@@ -221,15 +221,16 @@ def _bodies(envelope: Envelope, content: MailContent) -> EmailMessage:
     return message
 
 
-def _whole_lines(chunks: Iterable[bytes]) -> Iterable[bytes]:
+def _whole_lines(chunks: Iterable[bytes]) -> Iterator[bytes | memoryview]:
     """Regroups arbitrary chunks into blocks of whole base64 lines (the last may be shorter)."""
     pending = b""
     for chunk in chunks:
-        pending += chunk
-        if len(pending) >= _ENCODE_CHUNK_BYTES:
-            cut = len(pending) - len(pending) % _BASE64_LINE_BYTES
-            yield pending[:cut]
-            pending = pending[cut:]
+        data = pending + chunk if pending else chunk
+        usable = len(data) - len(data) % _BASE64_LINE_BYTES
+        view = memoryview(data)
+        for start in range(0, usable, _ENCODE_CHUNK_BYTES):
+            yield view[start : min(start + _ENCODE_CHUNK_BYTES, usable)]
+        pending = bytes(view[usable:])
     if pending:
         yield pending
 
