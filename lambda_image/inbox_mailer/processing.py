@@ -14,6 +14,10 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+)
 
 from inbox_mailer.delivery import DeliveryError, DeliveryResult, Outcome, deliver
 from inbox_mailer.events import MalformedEventError, UploadedObject, parse_sqs_body
@@ -91,6 +95,18 @@ class Mailer:
             return True
         except DeliveryError as error:
             self._fail(reason=error.reason, retryable=error.retryable, error_code=error.error_code)
+            return False
+        except IdempotencyAlreadyInProgressError:
+            self._fail(
+                reason="another invocation is mailing this upload right now; will be retried",
+                retryable=True,
+            )
+            return False
+        except IdempotencyPersistenceLayerError as error:
+            self._fail(
+                reason=f"the idempotency table could not be used ({error}); will be retried",
+                retryable=True,
+            )
             return False
         except Exception as error:
             self._logger.exception("Unexpected error; the record will be retried")

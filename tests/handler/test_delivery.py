@@ -251,3 +251,23 @@ def test_transient_ses_errors_are_retryable(code: str, message: str) -> None:
 
     assert failure.retryable is True
     assert "will be retried" in failure.reason
+
+
+def test_unusable_idempotency_table_fails_the_item_without_mailing(
+    inbox: Inbox,
+    function_module: ModuleType,
+    lambda_context: LambdaContext,
+    logs: LogCapture,
+) -> None:
+    # GIVEN the idempotency table is gone, so exactly-once cannot be guaranteed
+    record = inbox.upload_and_receive("incoming/report.pdf", b"%PDF")
+    inbox.dynamodb.delete_table(TableName="idempotency-test")
+
+    # WHEN the record is handled
+    response = function_module.handler(sqs_event(record), lambda_context)
+
+    # THEN nothing is mailed and the item is left for SQS to redeliver
+    assert response == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    assert inbox.sent_mail() == []
+    [warning] = logs.at_level("WARNING")
+    assert "idempotency table" in warning["reason"]
