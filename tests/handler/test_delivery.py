@@ -236,21 +236,22 @@ def test_permanent_ses_errors_are_not_retryable(code: str, message: str, advice:
 
 
 @pytest.mark.parametrize(
-    ("code", "message"),
+    ("code", "message", "explanation"),
     [
-        ("TooManyRequestsException", "Too many requests"),
-        ("Throttling", "Maximum sending rate exceeded."),
-        ("InternalFailure", "oops"),
-        ("SomethingNew", "never seen before"),
+        ("TooManyRequestsException", "Too many requests", "throttling"),
+        ("Throttling", "Maximum sending rate exceeded.", "throttling"),
+        ("InternalFailure", "oops", "unavailable"),
+        ("SomethingNew", "never seen before", "unexpected"),
     ],
 )
-def test_transient_ses_errors_are_retryable(code: str, message: str) -> None:
+def test_transient_ses_errors_are_retryable(code: str, message: str, explanation: str) -> None:
     error = ClientError({"Error": {"Code": code, "Message": message}}, "SendEmail")
 
     failure = classify_ses_error(error)
 
     assert failure.retryable is True
     assert "will be retried" in failure.reason
+    assert explanation in failure.reason
 
 
 def test_unusable_idempotency_table_fails_the_item_without_mailing(
