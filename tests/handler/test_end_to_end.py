@@ -10,7 +10,6 @@ import pytest
 
 from tests.handler.support import (
     BUCKET,
-    PREFIX,
     RECIPIENTS,
     SENDER,
     Inbox,
@@ -274,7 +273,3 @@ def _as_s3_notification(eventbridge_body: str) -> str:
         versionId=detail["object"]["version-id"],
     )
     return json.dumps(notification)
-
-
-def test_prefix_constant_matches_the_fixture() -> None:
-    assert PREFIX == "incoming/"
