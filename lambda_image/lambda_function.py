@@ -1,5 +1,59 @@
+"""Lambda entry point: SQS batch of S3 "Object Created" events -> one email per uploaded file."""
+
+from __future__ import annotations
+
+import os
 from typing import Any
 
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
 
-def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    return {"batchItemFailures": []}
+from inbox_mailer.processing import Mailer
+from inbox_mailer.settings import MailerSettings
+
+SETTINGS = MailerSettings.from_env(os.environ)
+
+logger = Logger()
+metrics = Metrics(namespace=SETTINGS.metrics_namespace)
+# Failed records are reported back; a batch where every record failed is reported the same way.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+# SigV4 on the regional endpoint: presigned URLs then work in every region and for versioned keys.
+s3 = boto3.client(
+    "s3",
+    config=Config(
+        signature_version="s3v4",
+        s3={"addressing_style": "virtual", "us_east_1_regional_endpoint": "regional"},
+    ),
+)
+sesv2 = boto3.client("sesv2")
+
+idempotency_config = IdempotencyConfig(expires_after_seconds=SETTINGS.idempotency_ttl_seconds)
+mailer = Mailer(
+    settings=SETTINGS,
+    s3=s3,
+    ses=sesv2,
+    persistence_store=DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table),
+    idempotency_config=idempotency_config,
+    logger=logger,
+    metrics=metrics,
+)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency_config.register_lambda_context(context)
+    return dict(
+        process_partial_response(
+            event=event, record_handler=mailer.process_record, processor=processor, context=context
+        )
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,5 +64,5 @@ def synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
 
 
 @pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
-    yield synthesize(cdk_json_context(), tmp_path_factory.mktemp("cdk.out"))
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(cdk_json_context(), tmp_path_factory.mktemp("cdk.out"))

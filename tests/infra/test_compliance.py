@@ -35,7 +35,8 @@ def test_every_acknowledgement_sits_on_a_resource_with_a_full_sentence(synthesiz
     assert len(acknowledgements) >= 8
     for construct, rule, reason in acknowledgements:
         assert not isinstance(construct, (Stack, App)), f"{rule} is acknowledged on a whole stack"
-        assert len(reason.split()) >= MIN_REASON_WORDS and reason.endswith("."), f"{rule}: {reason!r}"
+        assert len(reason.split()) >= MIN_REASON_WORDS, f"{rule}: {reason!r}"
+        assert reason.endswith("."), f"{rule}: {reason!r}"
 
 
 def test_wildcard_acknowledgements_name_the_exact_finding(synthesized: Synthesized) -> None:
@@ -60,7 +61,8 @@ def test_synth_fails_on_an_unacknowledged_finding(tmp_path: Any) -> None:
     app = _app_with_an_unsafe_bucket(tmp_path)
     with pytest.raises(RuntimeError, match="ValidationFailed") as raised:
         app.synth()
-    assert "AwsSolutions-S1'" in str(raised.value) and "AwsSolutions-S10'" in str(raised.value)
+    assert "AwsSolutions-S1'" in str(raised.value)
+    assert "AwsSolutions-S10'" in str(raised.value)
     assert "Unsafe/NoSslNoLogs/Resource" in (tmp_path / "validation-report.json").read_text()
 
 

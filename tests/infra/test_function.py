@@ -45,7 +45,8 @@ def test_function_is_an_arm64_container_image(synthesized: Synthesized) -> None:
     props = _function(synthesized)["Properties"]
     assert props["PackageType"] == "Image"
     assert props["Architectures"] == ["arm64"]
-    assert "Runtime" not in props and "Handler" not in props
+    assert "Runtime" not in props
+    assert "Handler" not in props
 
 
 def test_image_uri_points_into_the_registry_repository_not_the_bootstrap_one(synthesized: Synthesized) -> None:

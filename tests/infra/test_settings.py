@@ -15,7 +15,8 @@ def test_cdk_json_defaults_are_valid_and_typed() -> None:
     assert settings.stage == "dev"
     assert settings.repository_name == "inbox-mailer-dev"
     assert settings.recipients == ("ops@example.com",)
-    assert settings.account is None and settings.region is None
+    assert settings.account is None
+    assert settings.region is None
     assert settings.ses_identity == "mailer@example.com"
 
 
@@ -40,7 +41,8 @@ def test_command_line_strings_are_parsed_like_cdk_json_values() -> None:
     assert settings.recipients == ("a@example.com", "b@example.org")
     assert settings.repository_name == "inbox-mailer-prod"
     assert (settings.timeout_seconds, settings.memory_mib, settings.images_to_keep) == (900, 1024, 3)
-    assert settings.removal_policy == "destroy" and not settings.retain_on_delete
+    assert settings.removal_policy == "destroy"
+    assert not settings.retain_on_delete
     assert settings.create_sender_identity is True
     assert settings.reserved_concurrency is None
     assert settings.ses_identity == "example.com"

@@ -1,0 +1,241 @@
+"""What the mail says and how it is put together as MIME.
+
+Change the wording here: every template of the subject and both bodies is at the top of this module.
+Values are HTML-escaped before they go into the HTML body.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from string import Template
+
+SUBJECT = Template("New file in the inbox: $file_name")
+
+TEXT_BODY = Template(
+    """A new file was uploaded to the inbox.
+
+File name:    $file_name
+Full key:     $key
+Size:         $size
+Content type: $content_type
+Uploaded at:  $uploaded_at
+
+$delivery
+"""
+)
+
+HTML_BODY = Template(
+    """<!DOCTYPE html>
+<html><body>
+<p>A new file was uploaded to the inbox.</p>
+<table>
+<tr><th align="left">File name</th><td>$file_name</td></tr>
+<tr><th align="left">Full key</th><td>$key</td></tr>
+<tr><th align="left">Size</th><td>$size</td></tr>
+<tr><th align="left">Content type</th><td>$content_type</td></tr>
+<tr><th align="left">Uploaded at</th><td>$uploaded_at</td></tr>
+</table>
+$delivery
+</body></html>
+"""
+)
+
+ATTACHED_TEXT = Template("The file is attached to this email.")
+ATTACHED_HTML = Template("<p>The file is attached to this email.</p>")
+
+LINKED_TEXT = Template(
+    """$link_reason
+Download it here (the link expires at $link_expires_at):
+$link_url"""
+)
+LINKED_HTML = Template(
+    """<p>$link_reason</p>
+<p><a href="$link_url">Download $file_name</a> (the link expires at $link_expires_at).</p>"""
+)
+
+LINK_REASON_TOO_LARGE = "The file is too large to attach to an email."
+LINK_REASON_REFUSED_TYPE = "Email does not allow attaching files of this type."
+
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
+
+# RFC 2045 base64 lines: 57 bytes of data become 76 characters.
+_BASE64_LINE_BYTES = 57
+_BASE64_LINE_CHARS = 76
+_CRLF = b"\r\n"
+# Encode this much of the file at a time: whole base64 lines, about 230 KB (the working memory).
+_ENCODE_CHUNK_BYTES = _BASE64_LINE_BYTES * 4096
+_PLACEHOLDER = "INBOX-MAILER-ATTACHMENT-PLACEHOLDER"
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileDetails:
+    key: str
+    file_name: str
+    size_bytes: int
+    content_type: str
+    uploaded_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class DownloadLink:
+    url: str
+    expires_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MailContent:
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Envelope:
+    sender: str
+    recipients: tuple[str, ...]
+    sent_at: datetime
+
+
+def human_size(size_bytes: int) -> str:
+    """1536 -> '1.5 KiB (1,536 bytes)'."""
+    if size_bytes < 1024:
+        return f"{size_bytes:,} bytes" if size_bytes != 1 else "1 byte"
+    value = size_bytes / 1024
+    units = ["KiB", "MiB", "GiB", "TiB"]
+    while value >= 1024 and len(units) > 1:
+        value /= 1024
+        units.pop(0)
+    return f"{value:.1f} {units[0]} ({size_bytes:,} bytes)"
+
+
+def render_content(file: FileDetails, *, link: DownloadLink | None) -> MailContent:
+    values = {
+        "file_name": file.file_name,
+        "key": file.key,
+        "size": human_size(file.size_bytes),
+        "content_type": file.content_type,
+        "uploaded_at": file.uploaded_at.strftime(TIME_FORMAT),
+    }
+    if link is None:
+        text_delivery = ATTACHED_TEXT.substitute(values)
+        html_delivery = ATTACHED_HTML.substitute(_escaped(values))
+    else:
+        link_values = {
+            **values,
+            "link_url": link.url,
+            "link_expires_at": link.expires_at.strftime(TIME_FORMAT),
+            "link_reason": link.reason,
+        }
+        text_delivery = LINKED_TEXT.substitute(link_values)
+        html_delivery = LINKED_HTML.substitute(_escaped(link_values))
+    return MailContent(
+        subject=_single_line(SUBJECT.substitute(values)),
+        text=TEXT_BODY.substitute(values, delivery=text_delivery),
+        html=HTML_BODY.substitute(_escaped(values), delivery=html_delivery),
+    )
+
+
+def build_linked_message(envelope: Envelope, content: MailContent) -> bytes:
+    return _bodies(envelope, content).as_bytes(policy=SMTP)
+
+
+@dataclass(frozen=True)
+class AttachmentFrame:
+    """The serialised message around the attachment's base64 body.
+
+    Knowing the frame, the size of the whole encoded message follows from the file's size alone,
+    so a file that cannot fit is never downloaded, and one that fits is encoded straight into a
+    buffer of the final size without holding the raw file and its encoding at once.
+    """
+
+    head: bytes
+    tail: bytes
+
+    def message_size(self, file_size: int) -> int:
+        return len(self.head) + encoded_size(file_size) + len(self.tail)
+
+    def render(self, chunks: Iterable[bytes], file_size: int) -> bytearray:
+        """Encodes the file read as `chunks` (exactly `file_size` bytes) into the message."""
+        message = bytearray(self.message_size(file_size))
+        view = memoryview(message)
+        view[: len(self.head)] = self.head
+        position = len(self.head)
+        for block in _whole_lines(chunks):
+            encoded = base64.encodebytes(block).replace(b"\n", _CRLF)
+            if position + len(encoded) > len(message) - len(self.tail):
+                raise ValueError("the file is larger than its announced size")
+            view[position : position + len(encoded)] = encoded
+            position += len(encoded)
+        if position != len(message) - len(self.tail):
+            raise ValueError("the file is smaller than its announced size")
+        view[position:] = self.tail
+        return message
+
+
+def frame_attached_message(
+    envelope: Envelope, content: MailContent, *, file_name: str, content_type: str
+) -> AttachmentFrame:
+    message = _bodies(envelope, content)
+    maintype, _, subtype = content_type.partition("/")
+    if not maintype or not subtype:
+        maintype, subtype = "application", "octet-stream"
+    message.add_attachment(b"", maintype=maintype, subtype=subtype, filename=_single_line(file_name))
+    *_, attachment = message.iter_attachments()
+    attachment.set_payload(_PLACEHOLDER)
+    serialised = message.as_bytes(policy=SMTP)
+    head, placeholder, tail = serialised.partition(_PLACEHOLDER.encode("ascii"))
+    if not placeholder or _PLACEHOLDER.encode("ascii") in tail:
+        raise AssertionError("the attachment placeholder must appear exactly once")
+    # The encoded body ends each line with CRLF, so the CRLF before the boundary is its own.
+    return AttachmentFrame(head=head, tail=tail)
+
+
+def encoded_size(file_size: int) -> int:
+    """Bytes of the base64 body of a file: 76-character lines, each ending with CRLF."""
+    characters = 4 * -(-file_size // 3)
+    lines = -(-characters // _BASE64_LINE_CHARS)
+    return characters + len(_CRLF) * lines
+
+
+def _bodies(envelope: Envelope, content: MailContent) -> EmailMessage:
+    message = EmailMessage(policy=SMTP)
+    message["From"] = envelope.sender
+    message["To"] = ", ".join(envelope.recipients)
+    message["Subject"] = content.subject
+    message["Date"] = format_datetime(envelope.sent_at, usegmt=True)
+    # Quoted-printable keeps the message 7-bit clean whatever the file name's script.
+    message.set_content(content.text, cte="quoted-printable")
+    message.add_alternative(content.html, subtype="html", cte="quoted-printable")
+    return message
+
+
+def _whole_lines(chunks: Iterable[bytes]) -> Iterator[bytes | memoryview]:
+    """Regroups arbitrary chunks into blocks of whole base64 lines (the last may be shorter)."""
+    pending = b""
+    for chunk in chunks:
+        data = pending + chunk if pending else chunk
+        usable = len(data) - len(data) % _BASE64_LINE_BYTES
+        view = memoryview(data)
+        for start in range(0, usable, _ENCODE_CHUNK_BYTES):
+            yield view[start : min(start + _ENCODE_CHUNK_BYTES, usable)]
+        pending = bytes(view[usable:])
+    if pending:
+        yield pending
+
+
+def _escaped(values: dict[str, str]) -> dict[str, str]:
+    return {name: html.escape(value, quote=True) for name, value in values.items()}
+
+
+def _single_line(value: str) -> str:
+    return _CONTROL_CHARS.sub(" ", value)

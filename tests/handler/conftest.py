@@ -1,0 +1,84 @@
+"""Fixtures: fake credentials for every test, moto-backed AWS, and the real handler module."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from moto import mock_aws
+
+from inbox_mailer.processing import Mailer
+from tests.handler.support import CONTRACT_ENV, REGION, TABLE, Inbox, LambdaContext, LogCapture
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    return LambdaContext()
+
+
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "POWERTOOLS_IDEMPOTENCY_DISABLED"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    for name, value in CONTRACT_ENV.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def mocked_aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def inbox(mocked_aws: None) -> Inbox:
+    return Inbox()
+
+
+@pytest.fixture
+def unverified_inbox(mocked_aws: None) -> Inbox:
+    return Inbox(verify_sender=False)
+
+
+@pytest.fixture
+def logs() -> LogCapture:
+    return LogCapture()
+
+
+@pytest.fixture
+def function_module(mocked_aws: None, logs: LogCapture) -> Iterator[ModuleType]:
+    """The real lambda_function module, imported fresh now that the environment and moto are set."""
+    sys.modules.pop("lambda_function", None)
+    module = importlib.import_module("lambda_function")
+    module.logger.registered_handler.setStream(logs.stream)
+    yield module
+    sys.modules.pop("lambda_function", None)
+
+
+@pytest.fixture
+def rewire(function_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Rebuilds the handler's mailer around substitute S3 or SES clients (fakes)."""
+
+    def _rewire(*, s3: Any = None, ses: Any = None) -> None:
+        mailer = Mailer(
+            settings=function_module.SETTINGS,
+            s3=s3 or function_module.s3,
+            ses=ses or function_module.sesv2,
+            persistence_store=DynamoDBPersistenceLayer(table_name=TABLE),
+            idempotency_config=function_module.idempotency_config,
+            logger=function_module.logger,
+            metrics=function_module.metrics,
+        )
+        monkeypatch.setattr(function_module, "mailer", mailer)
+
+    return _rewire

@@ -1,0 +1,240 @@
+"""Test helpers: the inbox wired in moto as the stack wires it, event samples, fakes."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import ClientError
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_sqs import SQSClient
+
+EVENTS_DIR = Path(__file__).parent.parent / "events"
+REGION = "us-east-1"
+BUCKET = "inbox-bucket-test"
+PREFIX = "incoming/"
+SENDER = "inbox@example.com"
+RECIPIENTS = ("alice@example.com", "bob@example.org")
+TABLE = "idempotency-test"
+
+CONTRACT_ENV = {
+    "SENDER_ADDRESS": SENDER,
+    "RECIPIENTS": ", ".join(RECIPIENTS),
+    "INBOX_BUCKET": BUCKET,
+    "INBOX_PREFIX": PREFIX,
+    "IDEMPOTENCY_TABLE": TABLE,
+    "IDEMPOTENCY_TTL_SECONDS": "86400",
+    "MAX_MESSAGE_BYTES": str(1024 * 1024),
+    "LINK_EXPIRY_SECONDS": "3600",
+    "POWERTOOLS_SERVICE_NAME": "inbox-mailer",
+    "POWERTOOLS_METRICS_NAMESPACE": "InboxMailerTest",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+}
+
+
+def load_event(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((EVENTS_DIR / name).read_text(encoding="utf-8"))
+    return loaded
+
+
+def sqs_record(body: str, message_id: str) -> dict[str, Any]:
+    record: dict[str, Any] = load_event("sqs_event.json")["Records"][0]
+    return {**record, "messageId": message_id, "body": body}
+
+
+def sqs_event(*records: dict[str, Any]) -> dict[str, Any]:
+    return {"Records": list(records)}
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "inbox-mailer"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{DEFAULT_ACCOUNT_ID}:function:inbox-mailer"
+    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+@dataclass
+class SentMail:
+    source: str
+    destinations: list[str]
+    raw: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        parsed = BytesParser(policy=policy.default).parsebytes(self.raw)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+    @property
+    def text(self) -> str:
+        return _body(self.message, "plain")
+
+    @property
+    def html(self) -> str:
+        return _body(self.message, "html")
+
+    @property
+    def attachments(self) -> list[tuple[str | None, bytes]]:
+        """(file name, decoded bytes) of every attachment."""
+        found = []
+        for part in self.message.iter_attachments():
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            found.append((part.get_filename(), payload))
+        return found
+
+
+def _body(message: EmailMessage, subtype: str) -> str:
+    part = message.get_body((subtype,))
+    assert part is not None, f"no text/{subtype} body"
+    content: str = part.get_content()
+    return content
+
+
+class Inbox:
+    """Bucket -> EventBridge rule -> SQS queue as the stack wires them, plus SES and DynamoDB."""
+
+    def __init__(self, *, verify_sender: bool = True) -> None:
+        self.s3: S3Client = boto3.client("s3", region_name=REGION)
+        self.sqs: SQSClient = boto3.client("sqs", region_name=REGION)
+        self.events: EventBridgeClient = boto3.client("events", region_name=REGION)
+        self.ses: SESV2Client = boto3.client("sesv2", region_name=REGION)
+        self.dynamodb: DynamoDBClient = boto3.client("dynamodb", region_name=REGION)
+        self.s3.create_bucket(Bucket=BUCKET)
+        self.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        self.s3.put_bucket_notification_configuration(
+            Bucket=BUCKET, NotificationConfiguration={"EventBridgeConfiguration": {}}
+        )
+        self.queue_url = self.sqs.create_queue(QueueName="inbox-uploads")["QueueUrl"]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        pattern = {
+            "source": ["aws.s3"],
+            "detail-type": ["Object Created"],
+            "detail": {"bucket": {"name": [BUCKET]}, "object": {"key": [{"prefix": PREFIX}]}},
+        }
+        self.events.put_rule(Name="inbox-uploads", EventPattern=json.dumps(pattern))
+        self.events.put_targets(Rule="inbox-uploads", Targets=[{"Id": "queue", "Arn": queue_arn}])
+        self.dynamodb.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        if verify_sender:
+            self.ses.create_email_identity(EmailIdentity=SENDER)
+
+    def upload(self, key: str, body: bytes, **extra: Any) -> str:
+        """Puts an object and returns its version id."""
+        return self.s3.put_object(Bucket=BUCKET, Key=key, Body=body, **extra)["VersionId"]
+
+    def receive_records(self) -> list[dict[str, Any]]:
+        """Drains the queue and returns its messages as Lambda SQS records."""
+        records: list[dict[str, Any]] = []
+        while True:
+            response = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)
+            messages = response.get("Messages", [])
+            if not messages:
+                return records
+            for message in messages:
+                records.append(sqs_record(message["Body"], message["MessageId"]))
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def upload_and_receive(self, key: str, body: bytes, **extra: Any) -> dict[str, Any]:
+        self.upload(key, body, **extra)
+        records = self.receive_records()
+        assert len(records) == 1, records
+        return records[0]
+
+    def sent_mail(self) -> list[SentMail]:
+        backend = ses_backends[DEFAULT_ACCOUNT_ID][REGION]
+        return [
+            SentMail(
+                source=message.source,
+                destinations=list(message.destinations),
+                raw=message.raw_data.encode("utf-8"),
+            )
+            for message in backend.sent_messages
+        ]
+
+
+class LogCapture:
+    def __init__(self) -> None:
+        self.stream = io.StringIO()
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.stream.getvalue().splitlines() if line.strip()]
+
+    def at_level(self, level: str) -> list[dict[str, Any]]:
+        return [record for record in self.records if record.get("level") == level]
+
+
+class ThrottledOnceSes:
+    """SES v2 that refuses the first send with throttling, then sends through moto."""
+
+    def __init__(self, real: SESV2Client, *, code: str = "TooManyRequestsException") -> None:
+        self._real = real
+        self._code = code
+        self.attempts = 0
+
+    def send_email(self, **kwargs: Any) -> Any:
+        self.attempts += 1
+        if self.attempts == 1:
+            raise ClientError(
+                {"Error": {"Code": self._code, "Message": "Maximum sending rate exceeded."}},
+                "SendEmail",
+            )
+        return self._real.send_email(**kwargs)
+
+
+class FailingSes:
+    """SES v2 that always answers with the given error."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self._error = {"Error": {"Code": code, "Message": message}}
+
+    def send_email(self, **kwargs: Any) -> Any:
+        raise ClientError(self._error, "SendEmail")  # type: ignore[arg-type]
+
+
+class RecordingS3:
+    """S3 that records which operations were called, backed by moto."""
+
+    def __init__(self, real: S3Client, *, head_error: str | None = None) -> None:
+        self._real = real
+        self._head_error = head_error
+        self.calls: list[str] = []
+
+    def head_object(self, **kwargs: Any) -> Any:
+        self.calls.append("head_object")
+        if self._head_error is not None:
+            raise ClientError({"Error": {"Code": self._head_error, "Message": ""}}, "HeadObject")
+        return self._real.head_object(**kwargs)
+
+    def get_object(self, **kwargs: Any) -> Any:
+        self.calls.append("get_object")
+        return self._real.get_object(**kwargs)
+
+    def generate_presigned_url(self, *args: Any, **kwargs: Any) -> str:
+        self.calls.append("generate_presigned_url")
+        return self._real.generate_presigned_url(*args, **kwargs)

@@ -1,0 +1,73 @@
+"""SQS bodies in the shapes S3 really sends, turned into uploads."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from inbox_mailer.events import MalformedEventError, UploadedObject, parse_sqs_body
+from tests.handler.support import load_event
+
+
+def test_eventbridge_object_created_is_parsed_with_the_key_as_sent() -> None:
+    event = load_event("eventbridge_object_created.json")
+    event["detail"]["object"]["key"] = "incoming/a+b%20c.pdf"
+
+    [upload] = parse_sqs_body(json.dumps(event))
+
+    assert upload == UploadedObject(
+        bucket="inbox-bucket-test",
+        key="incoming/a+b%20c.pdf",
+        version_id="IYV3p45BT0ac8hjHg1houSdS1a.Mro8e",
+        etag="b1946ac92492d2347c6235b4d2611184",
+        sequencer="00617F08299329D189",
+        size=5,
+        event_time=datetime(2026, 11, 12, 10, 20, 30, tzinfo=UTC),
+    )
+    assert upload.file_name == "a+b%20c.pdf"
+
+
+def test_direct_s3_notification_key_is_url_decoded() -> None:
+    body = json.dumps(load_event("s3_notification_object_created.json"))
+
+    [upload] = parse_sqs_body(body)
+
+    assert upload.key == "incoming/report 2026.pdf"
+    assert upload.version_id == "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e"
+    assert upload.size == 5
+
+
+def test_s3_test_event_announces_nothing() -> None:
+    assert parse_sqs_body(json.dumps(load_event("s3_test_event.json"))) == []
+
+
+def test_other_eventbridge_event_types_announce_nothing() -> None:
+    event = load_event("eventbridge_object_created.json")
+    event["detail-type"] = "Object Deleted"
+
+    assert parse_sqs_body(json.dumps(event)) == []
+
+
+def test_identity_is_the_version_or_else_etag_and_sequencer() -> None:
+    event = load_event("eventbridge_object_created.json")
+    [versioned] = parse_sqs_body(json.dumps(event))
+    del event["detail"]["object"]["version-id"]
+    [unversioned] = parse_sqs_body(json.dumps(event))
+
+    assert versioned.identity() == {
+        "bucket": "inbox-bucket-test",
+        "key": "incoming/report.pdf",
+        "version": "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e",
+    }
+    assert unversioned.identity()["version"] == ("etag:b1946ac92492d2347c6235b4d2611184:sequencer:00617F08299329D189")
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["", "not json", "[]", "{}", '{"detail-type": "Object Created", "source": "aws.s3"}'],
+)
+def test_malformed_bodies_are_rejected(body: str) -> None:
+    with pytest.raises(MalformedEventError):
+        parse_sqs_body(body)

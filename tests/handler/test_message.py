@@ -1,0 +1,117 @@
+"""The mail's wording and MIME structure, its exact size, and the memory it takes to build."""
+
+from __future__ import annotations
+
+import io
+import os
+import tracemalloc
+from datetime import UTC, datetime
+from email import policy
+from email.parser import BytesParser
+
+import pytest
+
+from inbox_mailer.delivery import DOWNLOAD_CHUNK_BYTES
+from inbox_mailer.message import (
+    DownloadLink,
+    Envelope,
+    FileDetails,
+    frame_attached_message,
+    human_size,
+    render_content,
+)
+
+NOW = datetime(2026, 11, 12, 10, 21, 0, tzinfo=UTC)
+ENVELOPE = Envelope(sender="inbox@example.com", recipients=("a@example.com",), sent_at=NOW)
+
+
+def _file(name: str = "report.pdf", size: int = 5) -> FileDetails:
+    return FileDetails(
+        key=f"incoming/{name}",
+        file_name=name,
+        size_bytes=size,
+        content_type="application/pdf",
+        uploaded_at=NOW,
+    )
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [
+        (0, "0 bytes"),
+        (1, "1 byte"),
+        (1023, "1,023 bytes"),
+        (1536, "1.5 KiB (1,536 bytes)"),
+        (5 * 1024 * 1024, "5.0 MiB (5,242,880 bytes)"),
+        (3 * 1024**4, "3.0 TiB (3,298,534,883,328 bytes)"),
+    ],
+)
+def test_human_size(size: int, text: str) -> None:
+    assert human_size(size) == text
+
+
+def test_every_value_in_the_html_body_is_escaped() -> None:
+    # GIVEN a file name made to break out of HTML, and a link with a query string
+    name = '<script>alert("x")</script>&.pdf'
+    link = DownloadLink(url="https://s3/x?a=1&b=2", expires_at=NOW, reason="Too <big>.")
+
+    content = render_content(_file(name), link=link)
+
+    assert "<script>" not in content.html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;.pdf" in content.html
+    assert 'href="https://s3/x?a=1&amp;b=2"' in content.html
+    assert "Too &lt;big&gt;." in content.html
+    assert name in content.text
+
+
+def test_subject_stays_on_one_line() -> None:
+    content = render_content(_file("evil\r\nBcc: someone@example.com.pdf"), link=None)
+
+    assert "\n" not in content.subject
+    assert "\r" not in content.subject
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 56, 57, 58, 76, 57 * 4096 - 1, 57 * 4096 + 1, 57 * 4096 * 3])
+def test_predicted_size_is_the_encoded_size_and_the_file_survives(size: int) -> None:
+    # GIVEN a file of an awkward length, read in chunks that do not align with base64 lines
+    data = os.urandom(size)
+    frame = frame_attached_message(ENVELOPE, render_content(_file(), link=None), file_name="f.bin", content_type="a/b")
+    chunks = [data[i : i + 1000] for i in range(0, size, 1000)]
+
+    # WHEN the message is rendered
+    message = frame.render(chunks, size)
+
+    # THEN its size is the one predicted before download, and the attachment decodes to the file
+    assert len(message) == frame.message_size(size)
+    parsed = BytesParser(policy=policy.default).parsebytes(bytes(message))
+    [attachment] = list(parsed.iter_attachments())
+    assert attachment.get_payload(decode=True) == data
+    assert max(len(line) for line in bytes(message).split(b"\r\n")) <= 78
+
+
+def test_a_file_of_another_size_than_announced_is_refused() -> None:
+    frame = frame_attached_message(ENVELOPE, render_content(_file(), link=None), file_name="f.bin", content_type="a/b")
+
+    with pytest.raises(ValueError, match="larger"):
+        frame.render([b"x" * 100], 10)
+    with pytest.raises(ValueError, match="smaller"):
+        frame.render([b"x" * 10], 100)
+
+
+def test_attaching_costs_little_more_than_the_encoded_message() -> None:
+    # GIVEN an 8 MB file streamed from S3 in the chunks the function reads
+    size = 8 * 1024 * 1024
+    body = io.BytesIO(os.urandom(size))
+    frame = frame_attached_message(ENVELOPE, render_content(_file(), link=None), file_name="f.bin", content_type="a/b")
+    chunks = iter(lambda: body.read(DOWNLOAD_CHUNK_BYTES), b"")
+
+    # WHEN the message is rendered, measuring the memory it allocates
+    tracemalloc.start()
+    message = frame.render(chunks, size)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    # THEN the peak is the encoded message (about 1.37x the file) plus a few chunks, well under 3x
+    assert len(message) > size * 1.35
+    assert peak < len(message) + 3 * 1024 * 1024
+    assert peak < 2 * size
