@@ -69,6 +69,15 @@ class Mailer(Construct):
                 resources=[inbox.bucket.arn_for_objects(f"{inbox.prefix}*")],
             )
         )
+        # Without it S3 answers 403 instead of 404 for a file deleted before it was mailed, and the
+        # function could not tell "deleted, skip it" from "forbidden, retry it".
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="TellDeletedFilesFromForbiddenOnes",
+                actions=["s3:ListBucket"],
+                resources=[inbox.bucket.bucket_arn],
+            )
+        )
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="RememberMailedFiles",

@@ -289,9 +289,9 @@ def _classify_s3_error(error: ClientError, operation: str) -> DeliveryError:
         return DeliveryError(f"S3 {operation} failed with {code}; will be retried", retryable=True, error_code=code)
     if code in ("403", "AccessDenied"):
         return DeliveryError(
-            f"S3 {operation} was denied (403); {_NO_RETRY}. Check that the object still exists "
-            "(without s3:ListBucket S3 answers 403 for a missing key) and that the function's "
-            "role allows s3:GetObject and s3:GetObjectVersion on the inbox prefix",
+            f"S3 {operation} was denied (403); {_NO_RETRY}. Check that the function's role still "
+            "allows s3:GetObject and s3:GetObjectVersion on the inbox prefix and s3:ListBucket on "
+            "the bucket (without ListBucket S3 answers 403 instead of 404 for a deleted file)",
             retryable=False,
             error_code=code,
         )

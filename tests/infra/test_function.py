@@ -137,6 +137,13 @@ def test_role_may_read_objects_under_the_inbox_prefix_only(synthesized: Synthesi
     assert statement["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/incoming/*"]]}
 
 
+def test_role_may_list_the_bucket_so_a_deleted_file_reads_as_404_not_403(synthesized: Synthesized) -> None:
+    statement = _statements(synthesized)["TellDeletedFilesFromForbiddenOnes"]
+    assert statement["Action"] == "s3:ListBucket"
+    bucket_id = synthesized.stacks.function.inbox.bucket_logical_id
+    assert statement["Resource"] == {"Fn::GetAtt": [bucket_id, "Arn"]}
+
+
 def test_role_may_send_mail_only_from_the_configured_identity_and_address(synthesized: Synthesized) -> None:
     statement = _statements(synthesized)["SendFromTheConfiguredSenderOnly"]
     assert statement["Action"] == ["ses:SendEmail", "ses:SendRawEmail"]
@@ -175,6 +182,7 @@ def test_role_has_no_other_statements(synthesized: Synthesized) -> None:
         [
             "logs:CreateLogStream,logs:PutLogEvents",
             "ReadUploadedFiles",
+            "TellDeletedFilesFromForbiddenOnes",
             "RememberMailedFiles",
             "SendFromTheConfiguredSenderOnly",
             "xray:PutTelemetryRecords,xray:PutTraceSegments",
