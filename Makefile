@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_VERSION_CHECK := 1
 CDK := cdk
 
-.PHONY: help setup synth test lint diff deploy destroy clean
+.PHONY: help setup synth test lint diff deploy destroy clean email-picture
 
 help:
 	@echo "make synth    set up, synthesize every stack offline and show what would be deployed"
@@ -51,3 +51,10 @@ destroy: setup
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+
+# The README's picture of the email (needs Debian's chromium: apt-get install chromium fonts-noto-cjk).
+email-picture: setup
+	python tools/render_email.py cdk.out/email
+	chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
+		--disable-component-update --disable-sync --user-data-dir=cdk.out/email/profile --hide-scrollbars \
+		--window-size=800,760 --screenshot=docs/email.png file://$(CURDIR)/cdk.out/email/email.html
