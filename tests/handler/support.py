@@ -46,6 +46,18 @@ CONTRACT_ENV = {
 }
 
 
+def upload_rule_pattern(bucket: Any, prefix: str) -> dict[str, Any]:
+    """The EventBridge rule of the function stack, as these tests rebuild it in moto.
+
+    tests/infra checks that the synthesized rule has exactly this shape, so the two cannot drift apart.
+    """
+    return {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {"bucket": {"name": [bucket]}, "object": {"key": [{"prefix": prefix}]}},
+    }
+
+
 def load_event(name: str) -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads((EVENTS_DIR / name).read_text(encoding="utf-8"))
     return loaded
@@ -127,11 +139,7 @@ class Inbox:
         queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
-        pattern = {
-            "source": ["aws.s3"],
-            "detail-type": ["Object Created"],
-            "detail": {"bucket": {"name": [BUCKET]}, "object": {"key": [{"prefix": PREFIX}]}},
-        }
+        pattern = upload_rule_pattern(BUCKET, PREFIX)
         self.events.put_rule(Name="inbox-uploads", EventPattern=json.dumps(pattern))
         self.events.put_targets(Rule="inbox-uploads", Targets=[{"Id": "queue", "Arn": queue_arn}])
         self.dynamodb.create_table(

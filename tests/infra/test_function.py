@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from stacks.mailer import ARCHITECTURE
+from tests.handler.support import CONTRACT_ENV
 from tests.infra.conftest import ROOT, Synthesized
 
 ARN_PREFIX = ["arn:", {"Ref": "AWS::Partition"}]
@@ -189,6 +190,11 @@ def test_role_has_no_other_statements(synthesized: Synthesized) -> None:
             "sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage",
         ]
     )
+
+
+def test_function_environment_sets_exactly_the_variables_the_handler_tests_run_with(synthesized: Synthesized) -> None:
+    variables = _function(synthesized)["Properties"]["Environment"]["Variables"]
+    assert sorted(variables) == sorted(CONTRACT_ENV)
 
 
 def test_function_environment_carries_the_settings_the_handler_reads(synthesized: Synthesized) -> None:

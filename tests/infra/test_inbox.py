@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from stacks.inbox import DEAD_LETTER_RETENTION, MAX_RECEIVE_COUNT, QUEUE_RETENTION, VISIBILITY_TIMEOUT_FACTOR
+from tests.handler.support import upload_rule_pattern
 from tests.infra.conftest import Synthesized
 
 
@@ -88,6 +89,12 @@ def test_rule_matches_objects_created_under_the_inbox_prefix_of_this_bucket(synt
             "object": {"key": [{"prefix": synthesized.settings.inbox_prefix}]},
         },
     }
+
+
+def test_handler_tests_route_uploads_with_the_same_rule_as_the_stack(synthesized: Synthesized) -> None:
+    (rule,) = synthesized.function.find_resources("AWS::Events::Rule").values()
+    bucket_ref = {"Ref": synthesized.stacks.function.inbox.bucket_logical_id}
+    assert rule["Properties"]["EventPattern"] == upload_rule_pattern(bucket_ref, synthesized.settings.inbox_prefix)
 
 
 def test_rule_target_is_the_queue_with_its_own_dead_letter_queue(synthesized: Synthesized) -> None:
