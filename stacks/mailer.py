@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Aws, Duration, Names, RemovalPolicy
+from aws_cdk import Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
@@ -89,7 +89,9 @@ class Mailer(Construct):
             iam.PolicyStatement(
                 sid="SendFromTheConfiguredSenderOnly",
                 actions=list(SEND_ACTIONS),
-                resources=[f"arn:{Aws.PARTITION}:ses:{Aws.REGION}:{Aws.ACCOUNT_ID}:identity/{settings.ses_identity}"],
+                resources=[
+                    Stack.of(self).format_arn(service="ses", resource="identity", resource_name=settings.ses_identity)
+                ],
                 conditions={"StringEquals": {"ses:FromAddress": settings.sender}},
             )
         )

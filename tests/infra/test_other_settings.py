@@ -1,0 +1,104 @@
+"""The same app with every optional setting turned the other way: synthesized once for this module."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.infra.conftest import Synthesized, cdk_json_context, synthesize
+
+OTHER_SETTINGS = {
+    "stage": "prod",
+    "account": "123456789012",
+    "region": "eu-west-1",
+    "sender": "mailer@mail.example.org",
+    "sender_identity": "mail.example.org",
+    "recipients": "a@example.org,b@example.org",
+    "create_sender_identity": "true",
+    "removal_policy": "destroy",
+    "reserved_concurrency": "none",
+    "max_concurrency": "4",
+    "timeout_seconds": "120",
+    "memory_mib": "1024",
+    "images_to_keep": "25",
+    "inbox_prefix": "drop/box/",
+}
+
+
+@pytest.fixture(scope="module")
+def other(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize({**cdk_json_context(), **OTHER_SETTINGS}, tmp_path_factory.mktemp("other.out"))
+
+
+def _function(other: Synthesized) -> dict[str, Any]:
+    return other.function_resource(other.stacks.function.mailer.function)["Properties"]
+
+
+def test_stacks_are_named_after_the_stage_and_pinned_to_the_account_and_region(other: Synthesized) -> None:
+    for stack, suffix in ((other.stacks.registry, "registry"), (other.stacks.function, "function")):
+        assert stack.stack_name == f"inbox-mailer-prod-{suffix}"
+        assert (stack.account, stack.region) == ("123456789012", "eu-west-1")
+
+
+def test_stack_creates_the_sender_domain_identity_when_asked(other: Synthesized) -> None:
+    identities = other.function.find_resources("AWS::SES::EmailIdentity")
+    assert [i["Properties"]["EmailIdentity"] for i in identities.values()] == ["mail.example.org"]
+
+
+def test_sending_is_allowed_from_the_domain_identity_for_the_sender_address_only(other: Synthesized) -> None:
+    (policy,) = [
+        p
+        for p in other.function.find_resources("AWS::IAM::Policy").values()
+        if any(
+            s.get("Sid") == "SendFromTheConfiguredSenderOnly" for s in p["Properties"]["PolicyDocument"]["Statement"]
+        )
+    ]
+    (statement,) = [
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Sid") == "SendFromTheConfiguredSenderOnly"
+    ]
+    assert statement["Resource"] == "arn:aws:ses:eu-west-1:123456789012:identity/mail.example.org"
+    assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": "mailer@mail.example.org"}}
+
+
+def test_destroy_removal_policy_deletes_repository_bucket_and_logs(other: Synthesized) -> None:
+    (repository,) = other.registry.find_resources("AWS::ECR::Repository").values()
+    assert repository["DeletionPolicy"] == "Delete"
+    assert repository["Properties"]["EmptyOnDelete"] is True
+    for bucket in other.function.find_resources("AWS::S3::Bucket").values():
+        assert bucket["DeletionPolicy"] == "Delete"
+    (log_group,) = other.function.find_resources("AWS::Logs::LogGroup").values()
+    assert log_group["DeletionPolicy"] == "Delete"
+
+
+def test_no_reserved_concurrency_when_set_to_none_and_the_rest_follows_the_settings(other: Synthesized) -> None:
+    props = _function(other)
+    assert "ReservedConcurrentExecutions" not in props
+    assert (props["Timeout"], props["MemorySize"]) == (120, 1024)
+    assert props["Environment"]["Variables"]["RECIPIENTS"] == "a@example.org,b@example.org"
+    assert props["Environment"]["Variables"]["INBOX_PREFIX"] == "drop/box/"
+    queue = other.function_resource(other.stacks.function.inbox.queue)["Properties"]
+    assert queue["VisibilityTimeout"] == 6 * 120
+    (mapping,) = other.function.find_resources("AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 4}
+
+
+def test_rule_and_read_permission_follow_the_inbox_prefix(other: Synthesized) -> None:
+    (rule,) = other.function.find_resources("AWS::Events::Rule").values()
+    assert rule["Properties"]["EventPattern"]["detail"]["object"] == {"key": [{"prefix": "drop/box/"}]}
+    bucket_id = other.stacks.function.inbox.bucket_logical_id
+    reads = [
+        s
+        for p in other.function.find_resources("AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Sid") == "ReadUploadedFiles"
+    ]
+    assert reads[0]["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/drop/box/*"]]}
+
+
+def test_lifecycle_keeps_the_configured_number_of_images(other: Synthesized) -> None:
+    (repository,) = other.registry.find_resources("AWS::ECR::Repository").values()
+    assert '"countNumber":25' in repository["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"]
+    assert repository["Properties"]["RepositoryName"] == "inbox-mailer-prod"
