@@ -32,7 +32,8 @@ def other(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
 
 def _function(other: Synthesized) -> dict[str, Any]:
-    return other.function_resource(other.stacks.function.mailer.function)["Properties"]
+    props: dict[str, Any] = other.function_resource(other.stacks.function.mailer.function)["Properties"]
+    return props
 
 
 def test_stacks_are_named_after_the_stage_and_pinned_to_the_account_and_region(other: Synthesized) -> None:
