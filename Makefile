@@ -2,16 +2,19 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
+# checkov's dependencies clash with the project's pins: it gets a venv of its own.
+CHECKOV_VENV := .venv-checkov
 # The pinned Node LTS and CDK CLI from package.json come first, then the project's Python.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_VERSION_CHECK := 1
 CDK := cdk
 
-.PHONY: help setup synth test lint diff deploy destroy clean
+.PHONY: help setup synth test lint checks diff deploy destroy clean
 
 help:
 	@echo "make synth    set up, synthesize every stack offline and show what would be deployed"
-	@echo "make test     set up, lint, type-check and run the whole test suite"
+	@echo "make test     set up, lint, type-check and run the whole test suite (checks included)"
+	@echo "make checks   only the checks before deploy: cfn-lint, checkov, hadolint, image, IAM, cdk-nag"
 	@echo "make diff     compare with what is deployed (needs AWS credentials)"
 	@echo "make deploy   build the image, push it to the project's registry and deploy (cdk deploy --all)"
 	@echo "make destroy  delete the stacks (retained resources stay; see README)"
@@ -22,11 +25,17 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt lambda_image/requireme
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+$(CHECKOV_VENV)/.installed: checks/requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r checks/requirements-checkov.txt
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed
 
 synth: setup
 	$(CDK) synth --quiet
@@ -40,6 +49,9 @@ lint: setup
 test: lint
 	python -m pytest
 
+checks: setup
+	python -m pytest tests/checks
+
 diff: setup
 	$(CDK) diff --all
 
@@ -50,4 +62,4 @@ destroy: setup
 	$(CDK) destroy --all
 
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .cache
