@@ -9,12 +9,14 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_VERSION_CHECK := 1
 CDK := cdk
 
-.PHONY: help setup synth test lint checks diff deploy destroy clean
+.PHONY: help setup synth test lint checks diff-local reference diff deploy destroy clean
 
 help:
 	@echo "make synth    set up, synthesize every stack offline and show what would be deployed"
 	@echo "make test     set up, lint, type-check and run the whole test suite (checks included)"
 	@echo "make checks   only the checks before deploy: cfn-lint, checkov, hadolint, image, IAM, cdk-nag"
+	@echo "make diff-local  compare a fresh synth with the reviewed templates in checks/reference (offline)"
+	@echo "make reference   accept the current synth as the new reference (after a reviewed change)"
 	@echo "make diff     compare with what is deployed (needs AWS credentials)"
 	@echo "make deploy   build the image, push it to the project's registry and deploy (cdk deploy --all)"
 	@echo "make destroy  delete the stacks (retained resources stay; see README)"
@@ -51,6 +53,12 @@ test: lint
 
 checks: setup
 	python -m pytest tests/checks
+
+diff-local: setup
+	python -m checks.diff_local
+
+reference: setup
+	python -m checks.diff_local --refresh
 
 diff: setup
 	$(CDK) diff --all

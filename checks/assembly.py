@@ -22,10 +22,10 @@ def stack_templates(assembly: Path) -> dict[str, Path]:
     }
 
 
-def asset_hashes(assembly: Path, stack_name: str) -> list[str]:
-    """The hashes of a stack's image and file assets: they change with every edit of the asset's source."""
+def asset_hashes(assembly: Path, stack_name: str, kinds: tuple[str, ...] = ("dockerImages", "files")) -> list[str]:
+    """The hashes of a stack's assets of `kinds`: they change with every edit of the asset's source."""
     path = assembly / f"{stack_name}.assets.json"
     if not path.exists():
         return []
     manifest = load_json(path)
-    return [*manifest.get("dockerImages", {}), *manifest.get("files", {})]
+    return [asset_hash for kind in kinds for asset_hash in manifest.get(kind, {})]
