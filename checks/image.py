@@ -66,8 +66,10 @@ class ImageRecipe:
     # Path inside the task root (e.g. "lambda_function.py") → the local file a COPY puts there.
     files: dict[str, Path] = field(default_factory=dict)
     missing_sources: list[str] = field(default_factory=list)
-    # Requirement files given to `pip install -r`, as written (relative to the WORKDIR).
-    requirement_files: list[str] = field(default_factory=list)
+    # The local files given to `pip install -r`, and the names given there that no earlier COPY had put into
+    # the image (as written, relative to the WORKDIR).
+    requirement_files: list[Path] = field(default_factory=list)
+    uncopied_requirements: list[str] = field(default_factory=list)
 
     @property
     def python_version(self) -> str | None:
@@ -115,8 +117,8 @@ def _copy(recipe: ImageRecipe, arguments: str, workdir: PurePosixPath, context: 
     if any(w.startswith("--from") for w in _words(arguments)) or len(words) < 2:
         return  # from another build stage: not a file of lambda_image/
     *sources, destination = words
-    into_directory = destination.endswith("/") or len(sources) > 1
     target = _in_image(destination, workdir)
+    into_directory = destination.endswith("/") or len(sources) > 1 or target in (workdir, TASK_ROOT)
     for source in sources:
         matches = sorted(context.glob(source)) if any(c in source for c in "*?[") else [context / source]
         if not any(m.exists() for m in matches):
@@ -146,9 +148,13 @@ def read_recipe(image_directory: Path = IMAGE_DIRECTORY) -> ImageRecipe:
             _copy(recipe, instruction.arguments, workdir, image_directory)
         elif instruction.keyword == "RUN" and "pip" in instruction.arguments:
             words = shlex.split(instruction.arguments)
-            recipe.requirement_files.extend(
-                words[i + 1] for i, w in enumerate(words[:-1]) if w in ("-r", "--requirement")
-            )
+            for name in (words[i + 1] for i, w in enumerate(words[:-1]) if w in ("-r", "--requirement")):
+                in_image = _in_image(name, workdir)
+                key = in_image.relative_to(TASK_ROOT).as_posix() if in_image.is_relative_to(TASK_ROOT) else None
+                if key in recipe.files:
+                    recipe.requirement_files.append(recipe.files[key])
+                else:
+                    recipe.uncopied_requirements.append(name)
         elif instruction.keyword == "CMD":
             recipe.handler_form_ok = instruction.arguments.startswith("[")
             words = _words(instruction.arguments) if recipe.handler_form_ok else []
@@ -192,20 +198,14 @@ def recipe_problems(recipe: ImageRecipe) -> list[str]:
             wrong = _top_level_function(local.read_text(encoding="utf-8"), function)
             if wrong:
                 problems.append(f"CMD names {recipe.handler}: {wrong} in {local.relative_to(local.parents[1])}")
-    for requirements in recipe.requirement_files:
-        if str(_in_image(requirements, TASK_ROOT).relative_to(TASK_ROOT)) not in recipe.files:
-            problems.append(f"pip installs from {requirements}, which no COPY puts into the image before")
+    for requirements in recipe.uncopied_requirements:
+        problems.append(f"pip installs from {requirements}, which no COPY puts into the image before")
     return problems
 
 
 def requirement_paths(recipe: ImageRecipe) -> list[Path]:
     """The local files of the requirements the Dockerfile installs."""
-    paths = []
-    for name in recipe.requirement_files:
-        key = _in_image(name, TASK_ROOT).relative_to(TASK_ROOT).as_posix()
-        if key in recipe.files:
-            paths.append(recipe.files[key])
-    return paths
+    return list(recipe.requirement_files)
 
 
 def wheel_platforms(python_version: str, architecture: str) -> list[str]:
@@ -215,6 +215,14 @@ def wheel_platforms(python_version: str, architecture: str) -> list[str]:
     return [f"manylinux_{major}_{minor}_{machine}" for minor in range(newest_minor, OLDEST_MANYLINUX_MINOR - 1, -1)] + [
         f"manylinux2014_{machine}"
     ]
+
+
+def wheel_target(recipe: ImageRecipe, architecture: str) -> tuple[str, list[str]]:
+    """(Python version, platform tags) the image's wheels must match: the version comes from the Dockerfile."""
+    version = recipe.python_version
+    if version not in LAMBDA_PYTHON_GLIBC:
+        raise ValueError(f"no supported Lambda Python version in FROM {recipe.base_image!r}")
+    return version, wheel_platforms(version, architecture)
 
 
 class WheelError(RuntimeError):
@@ -304,9 +312,8 @@ def main() -> int:
     for problem in recipe_problems(recipe):
         print(f"FAIL {problem}")
         failed = True
-    version = recipe.python_version
-    if version in LAMBDA_PYTHON_GLIBC and not failed:
-        platforms = wheel_platforms(version, ARCHITECTURE.name)
+    if not failed:
+        version, platforms = wheel_target(recipe, ARCHITECTURE.name)
         try:
             wheels = download_wheels(requirement_paths(recipe), version, platforms, WHEEL_CACHE)
         except WheelError as error:
