@@ -2,16 +2,21 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
+# checkov's dependencies clash with the project's pins: it gets a venv of its own.
+CHECKOV_VENV := .venv-checkov
 # The pinned Node LTS and CDK CLI from package.json come first, then the project's Python.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_VERSION_CHECK := 1
 CDK := cdk
 
-.PHONY: help setup synth test lint diff deploy destroy clean email-picture
+.PHONY: help setup synth test lint checks diff-local reference diff deploy destroy clean email-picture
 
 help:
 	@echo "make synth    set up, synthesize every stack offline and show what would be deployed"
-	@echo "make test     set up, lint, type-check and run the whole test suite"
+	@echo "make test     set up, lint, type-check and run the whole test suite (checks included)"
+	@echo "make checks   only the checks before deploy: cfn-lint, checkov, hadolint, image, IAM, cdk-nag"
+	@echo "make diff-local  compare a fresh synth with the reviewed templates in checks/reference (offline)"
+	@echo "make reference   accept the current synth as the new reference (after a reviewed change)"
 	@echo "make diff     compare with what is deployed (needs AWS credentials)"
 	@echo "make deploy   build the image, push it to the project's registry and deploy (cdk deploy --all)"
 	@echo "make destroy  delete the stacks (retained resources stay; see README)"
@@ -22,11 +27,17 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt lambda_image/requireme
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+$(CHECKOV_VENV)/.installed: checks/requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r checks/requirements-checkov.txt
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed
 
 synth: setup
 	$(CDK) synth --quiet
@@ -40,6 +51,15 @@ lint: setup
 test: lint
 	python -m pytest
 
+checks: setup
+	python -m pytest tests/checks
+
+diff-local: setup
+	python -m checks.diff_local
+
+reference: setup
+	python -m checks.diff_local --refresh
+
 diff: setup
 	$(CDK) diff --all
 
@@ -50,7 +70,7 @@ destroy: setup
 	$(CDK) destroy --all
 
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .cache
 
 # The README's picture of the email (needs Debian's chromium: apt-get install chromium fonts-noto-cjk).
 email-picture: setup

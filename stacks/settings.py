@@ -259,7 +259,9 @@ def _matching(pattern: re.Pattern[str]) -> Callable[[Any], str]:
 
 def _email(raw: Any) -> str:
     text = _text(raw)
-    if len(text) > 254 or not _EMAIL.fullmatch(text):
+    match = _EMAIL.fullmatch(text)
+    # RFC 5321 limits; a top-level domain is never all digits.
+    if len(text) > 254 or not match or len(text.partition("@")[0]) > 64 or match["domain"].rsplit(".", 1)[1].isdigit():
         raise ValueError(text)
     return text
 

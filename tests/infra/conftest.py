@@ -1,68 +1,10 @@
-"""Synthesize the app once per test session, with the settings from cdk.json and every check attached."""
+"""The session synth and its helpers live in tests/conftest.py, shared with tests/checks/.
+
+Re-exported here so the infrastructure tests keep importing them from their own folder.
+"""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from tests.conftest import ROOT, Synthesized, cdk_json_context, synthesize
 
-import pytest
-from aws_cdk import App, Stack
-from aws_cdk.assertions import Template
-from aws_cdk.cx_api import CloudAssembly
-from constructs import IConstruct
-
-from stacks import Stacks, build_stacks
-from stacks.compliance import attach_checks
-from stacks.settings import Settings
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def cdk_json_context() -> dict[str, Any]:
-    context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
-    return context
-
-
-@dataclass(frozen=True)
-class Synthesized:
-    settings: Settings
-    stacks: Stacks
-    assembly: CloudAssembly
-    registry: Template
-    function: Template
-
-    def logical_id(self, construct: IConstruct) -> str:
-        """The logical id of a construct's CloudFormation resource (its default child for L2 constructs)."""
-        resource = construct.node.default_child or construct
-        return Stack.of(construct).get_logical_id(resource)  # type: ignore[arg-type]
-
-    def function_resource(self, construct: IConstruct) -> dict[str, Any]:
-        resource: dict[str, Any] = self.function.to_json()["Resources"][self.logical_id(construct)]
-        return resource
-
-    def asset_manifest(self, stack_name: str) -> dict[str, Any]:
-        path = Path(self.assembly.directory) / f"{stack_name}.assets.json"
-        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        return manifest
-
-
-def synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
-    app = App(context=context, outdir=str(outdir))
-    settings = Settings.from_context(context)
-    stacks = build_stacks(app, settings)
-    attach_checks(app)
-    assembly = app.synth()
-    return Synthesized(
-        settings=settings,
-        stacks=stacks,
-        assembly=assembly,
-        registry=Template.from_json(assembly.get_stack_by_name(stacks.registry.stack_name).template),
-        function=Template.from_json(assembly.get_stack_by_name(stacks.function.stack_name).template),
-    )
-
-
-@pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return synthesize(cdk_json_context(), tmp_path_factory.mktemp("cdk.out"))
+__all__ = ["ROOT", "Synthesized", "cdk_json_context", "synthesize"]

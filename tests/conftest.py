@@ -1,0 +1,92 @@
+"""Shared by every test folder: one synth of the app per session, and a short report printed at the end.
+
+The synth uses the settings from cdk.json with every check attached; its output folder holds the templates
+that cfn-lint, checkov and the least-privilege check read, so no test synthesizes the app twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App, Stack
+from aws_cdk.assertions import Template
+from aws_cdk.cx_api import CloudAssembly
+from constructs import IConstruct
+
+from stacks import Stacks, build_stacks
+from stacks.compliance import attach_checks
+from stacks.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+_REPORT = pytest.StashKey[list[str]]()
+
+
+def cdk_json_context() -> dict[str, Any]:
+    context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
+    return context
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    settings: Settings
+    stacks: Stacks
+    assembly: CloudAssembly
+    registry: Template
+    function: Template
+
+    @property
+    def outdir(self) -> Path:
+        return Path(self.assembly.directory)
+
+    def logical_id(self, construct: IConstruct) -> str:
+        """The logical id of a construct's CloudFormation resource (its default child for L2 constructs)."""
+        resource = construct.node.default_child or construct
+        return Stack.of(construct).get_logical_id(resource)  # type: ignore[arg-type]
+
+    def function_resource(self, construct: IConstruct) -> dict[str, Any]:
+        resource: dict[str, Any] = self.function.to_json()["Resources"][self.logical_id(construct)]
+        return resource
+
+    def asset_manifest(self, stack_name: str) -> dict[str, Any]:
+        path = self.outdir / f"{stack_name}.assets.json"
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return manifest
+
+
+def synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
+    app = App(context=context, outdir=str(outdir))
+    settings = Settings.from_context(context)
+    stacks = build_stacks(app, settings)
+    attach_checks(app)
+    assembly = app.synth()
+    return Synthesized(
+        settings=settings,
+        stacks=stacks,
+        assembly=assembly,
+        registry=Template.from_json(assembly.get_stack_by_name(stacks.registry.stack_name).template),
+        function=Template.from_json(assembly.get_stack_by_name(stacks.function.stack_name).template),
+    )
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(cdk_json_context(), tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture
+def report(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Add one line to the summary printed after the tests (what each checker found, measured sizes)."""
+    return request.config.stash.setdefault(_REPORT, []).append
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    lines = config.stash.get(_REPORT, [])
+    if lines:
+        terminalreporter.section("checked before deploy")
+        for line in lines:
+            terminalreporter.write_line(line)
