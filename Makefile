@@ -37,7 +37,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed
 
 synth: setup
 	$(CDK) synth --quiet
@@ -48,10 +48,10 @@ lint: setup
 	ruff format --check .
 	mypy
 
-test: lint
+test: lint $(CHECKOV_VENV)/.installed
 	python -m pytest
 
-checks: setup
+checks: setup $(CHECKOV_VENV)/.installed
 	python -m pytest tests/checks
 
 diff-local: setup
