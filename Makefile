@@ -7,11 +7,12 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_VERSION_CHECK := 1
 CDK := cdk
 
-.PHONY: help setup synth test lint diff deploy destroy clean
+.PHONY: help setup synth test lint bench diff deploy destroy clean
 
 help:
 	@echo "make synth    set up, synthesize every stack offline and show what would be deployed"
 	@echo "make test     set up, lint, type-check and run the whole test suite"
+	@echo "make bench    set up, measure synth, tests, cold start, per-file cost and image weight (bench/results.json)"
 	@echo "make diff     compare with what is deployed (needs AWS credentials)"
 	@echo "make deploy   build the image, push it to the project's registry and deploy (cdk deploy --all)"
 	@echo "make destroy  delete the stacks (retained resources stay; see README)"
@@ -40,6 +41,9 @@ lint: setup
 test: lint
 	python -m pytest
 
+bench: setup
+	python -m bench.run
+
 diff: setup
 	$(CDK) diff --all
 
@@ -50,4 +54,4 @@ destroy: setup
 	$(CDK) destroy --all
 
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out bench/out .pytest_cache .mypy_cache .ruff_cache
