@@ -7,6 +7,7 @@ image already ships: the difference is what pinning boto3/botocore in the image 
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import zipfile
@@ -61,7 +62,9 @@ def measure(synth_out: Path) -> Figure:
     code = sum(_files(LAMBDA_IMAGE / "inbox_mailer").values()) + (LAMBDA_IMAGE / "lambda_function.py").stat().st_size
     added = sum(per_package.values()) + code
     without_boto = sum(size for name, size in per_package.items() if name not in BASE_IMAGE_PROVIDES) + code
-    [asset] = [path for path in synth_out.glob("asset.*") if (path / "Dockerfile").exists()]
+    manifests = [json.loads(path.read_text(encoding="utf-8")) for path in synth_out.glob("*.assets.json")]
+    [directory] = [image["source"]["directory"] for m in manifests for image in m.get("dockerImages", {}).values()]
+    asset = synth_out / directory
     context = _files(asset)
     unexpected = sorted(name for name in context if not CONTEXT_NEEDS.match(name))
     return Figure(

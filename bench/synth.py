@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from bench.common import BENCH_DIR, NODE_BIN, OUT_DIR, ROOT, Figure, median, timed_run, tool_env
@@ -19,6 +20,8 @@ def _synth(cwd: Path, outdir: Path) -> float:
 
 
 def measure(runs: int) -> Figure:
+    for outdir in (APP_OUT, REFERENCE_OUT):
+        shutil.rmtree(outdir, ignore_errors=True)
     # One untimed run of each warms the file cache and node's compile cache equally.
     _synth(ROOT, APP_OUT)
     _synth(REFERENCE_APP, REFERENCE_OUT)
