@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_VERSION_CHECK := 1
 CDK := cdk
 
-.PHONY: help setup synth test lint checks diff-local reference diff deploy destroy clean email-picture
+.PHONY: help setup synth test lint bench checks diff-local reference diff deploy destroy clean email-picture
 
 help:
 	@echo "make synth    set up, synthesize every stack offline and show what would be deployed"
@@ -17,6 +17,7 @@ help:
 	@echo "make checks   only the checks before deploy: cfn-lint, checkov, hadolint, image, IAM, cdk-nag"
 	@echo "make diff-local  compare a fresh synth with the reviewed templates in checks/reference (offline)"
 	@echo "make reference   accept the current synth as the new reference (after a reviewed change)"
+	@echo "make bench    set up, measure synth, tests, cold start, per-file cost and image weight (bench/results.json)"
 	@echo "make diff     compare with what is deployed (needs AWS credentials)"
 	@echo "make deploy   build the image, push it to the project's registry and deploy (cdk deploy --all)"
 	@echo "make destroy  delete the stacks (retained resources stay; see README)"
@@ -60,6 +61,9 @@ diff-local: setup
 reference: setup
 	python -m checks.diff_local --refresh
 
+bench: setup
+	python -m bench.run
+
 diff: setup
 	$(CDK) diff --all
 
@@ -70,7 +74,7 @@ destroy: setup
 	$(CDK) destroy --all
 
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .cache
+	rm -rf cdk.out bench/out .pytest_cache .mypy_cache .ruff_cache .cache
 
 # The README's picture of the email (needs Debian's chromium: apt-get install chromium fonts-noto-cjk).
 email-picture: setup

@@ -23,6 +23,7 @@ from inbox_mailer.message import (
     frame_attached_message,
     render_content,
 )
+from inbox_mailer.raw_body import EncodedMessage, accepts_encoded_messages
 from inbox_mailer.settings import MailerSettings
 
 if TYPE_CHECKING:
@@ -151,11 +152,13 @@ def deliver(
 
     content = render_content(file, link=None)
     frame = frame_attached_message(envelope, content, file_name=file.file_name, content_type=file.content_type)
-    if frame.message_size(stored.size) > settings.max_message_bytes:
+    frame_size = frame.message_size(stored.size)
+    if frame_size > settings.max_message_bytes:
         return _send_link(upload, file, envelope, settings, s3, ses, LINK_REASON_TOO_LARGE)
 
     try:
-        raw_message = frame.render(_download(s3, upload, stored), stored.size)
+        # Encoded for the request as it is read: the message itself is never held whole.
+        raw_message = EncodedMessage(frame.pieces(_download(s3, upload, stored), stored.size), frame_size)
     except _ObjectGoneError:
         return DeliveryResult(outcome=Outcome.GONE)
     except ValueError as error:
@@ -163,7 +166,7 @@ def deliver(
             f"the object changed while it was read ({error}); will be retried",
             retryable=True,
         ) from None
-    if len(raw_message) > settings.max_message_bytes:
+    if raw_message.size > settings.max_message_bytes:
         del raw_message
         return _send_link(upload, file, envelope, settings, s3, ses, LINK_REASON_TOO_LARGE)
     message_id = send_raw(ses, settings, raw_message)
@@ -175,13 +178,16 @@ def is_refused_attachment(file_name: str) -> bool:
     return extension in REFUSED_EXTENSIONS
 
 
-def send_raw(ses: SESV2Client, settings: MailerSettings, raw_message: bytes | bytearray) -> str:
+def send_raw(ses: SESV2Client, settings: MailerSettings, raw_message: bytes | EncodedMessage) -> str:
+    data: bytes | EncodedMessage = raw_message
+    if isinstance(raw_message, EncodedMessage) and not accepts_encoded_messages(ses):
+        data = raw_message.decoded()
     try:
         response = ses.send_email(
             FromEmailAddress=settings.sender_address,
             Destination={"ToAddresses": list(settings.recipients)},
-            # botocore takes any bytes-like blob: no copy of a bytearray is needed.
-            Content={"Raw": {"Data": cast(bytes, raw_message)}},
+            # An EncodedMessage is spliced into the request body by raw_body's client hooks.
+            Content={"Raw": {"Data": cast(bytes, data)}},
         )
     except ClientError as error:
         raise classify_ses_error(error) from error

@@ -168,18 +168,29 @@ class AttachmentFrame:
         """Encodes the file read as `chunks` (exactly `file_size` bytes) into the message."""
         message = bytearray(self.message_size(file_size))
         view = memoryview(message)
-        view[: len(self.head)] = self.head
-        position = len(self.head)
+        position = 0
+        for piece in self.pieces(chunks, file_size):
+            view[position : position + len(piece)] = piece
+            position += len(piece)
+        return message
+
+    def pieces(self, chunks: Iterable[bytes], file_size: int) -> Iterator[bytes]:
+        """The message in consecutive pieces: the head, the file's base64 body in blocks, the tail.
+
+        Raises ValueError as soon as the file read as `chunks` turns out not to be `file_size` bytes long.
+        """
+        body_size = encoded_size(file_size)
+        yield self.head
+        produced = 0
         for block in _whole_lines(chunks):
             encoded = base64.encodebytes(block).replace(b"\n", _CRLF)
-            if position + len(encoded) > len(message) - len(self.tail):
+            produced += len(encoded)
+            if produced > body_size:
                 raise ValueError("the file is larger than its announced size")
-            view[position : position + len(encoded)] = encoded
-            position += len(encoded)
-        if position != len(message) - len(self.tail):
+            yield encoded
+        if produced != body_size:
             raise ValueError("the file is smaller than its announced size")
-        view[position:] = self.tail
-        return message
+        yield self.tail
 
 
 def frame_attached_message(
