@@ -29,6 +29,7 @@ MAX_LINK_EXPIRY_SECONDS = 3600
 MIN_IMAGES_TO_KEEP = 3
 # Below this not even the mail's own text fits; every file would go as a link.
 MIN_MESSAGE_BYTES = 64 * 1024
+RUNTIME_MEMORY_MIB = 96
 LOG_RETENTION_DAYS = (
     1,
     3,
@@ -68,6 +69,15 @@ _STAGE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
 _PREFIX = re.compile(r"^(?:[A-Za-z0-9!_.*'()-]+/)+$")
+
+
+def minimum_memory_mib(max_message_bytes: int) -> int:
+    """Memory the function needs to attach the largest allowed message (measured by `make bench`).
+
+    The Python runtime with boto3 and Powertools takes under 96 MiB; an attached message costs the function
+    about 1.4 times its encoded size (1.9 times the file), rounded up here to twice.
+    """
+    return RUNTIME_MEMORY_MIB + -(-2 * max_message_bytes // (1024 * 1024))
 
 
 class SettingsError(ValueError):
@@ -133,7 +143,7 @@ class Settings:
         stage = read.value(
             "stage", defaults.stage, _matching(_STAGE), "1-20 lowercase letters, digits or '-', starting with a letter"
         )
-        return cls(
+        settings = cls(
             stage=stage,
             account=read.optional("account", _matching(_ACCOUNT), "a 12-digit AWS account id"),
             region=read.optional("region", _matching(_REGION), "an AWS region name such as eu-west-1"),
@@ -211,6 +221,16 @@ class Settings:
                 "create_sender_identity", defaults.create_sender_identity, _boolean, "true or false"
             ),
         )
+        settings._check_memory_fits_largest_message()
+        return settings
+
+    def _check_memory_fits_largest_message(self) -> None:
+        needed = minimum_memory_mib(self.max_message_bytes)
+        if self.memory_mib < needed:
+            raise SettingsError(
+                f"Invalid setting 'memory_mib' = {self.memory_mib}: expected at least {needed} MiB to mail a message "
+                f"of max_message_bytes ({self.max_message_bytes}); raise memory_mib or lower max_message_bytes."
+            )
 
 
 def _is_setting_key(key: str) -> bool:

@@ -120,3 +120,17 @@ def test_a_bad_value_names_the_setting_the_value_and_what_is_accepted(key: str, 
 def test_an_unknown_setting_is_refused_with_the_list_of_known_ones() -> None:
     with pytest.raises(SettingsError, match=r"^Unknown setting 'recipient': accepted settings are stage, .*recipients"):
         Settings.from_context({"recipient": "ops@example.com"})
+
+
+def test_memory_too_small_for_the_largest_message_is_refused_naming_both_settings() -> None:
+    context = {**cdk_json_context(), "memory_mib": 128, "max_message_bytes": 40 * 1024 * 1024}
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_context(context)
+    assert str(raised.value) == (
+        "Invalid setting 'memory_mib' = 128: expected at least 176 MiB to mail a message of max_message_bytes "
+        "(41943040); raise memory_mib or lower max_message_bytes."
+    )
+
+
+def test_the_smallest_memory_takes_the_default_message_limit() -> None:
+    assert Settings.from_context({**cdk_json_context(), "memory_mib": 128}).memory_mib == 128
