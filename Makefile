@@ -8,8 +8,10 @@ CHECKOV_VENV := .venv-checkov
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_VERSION_CHECK := 1
 CDK := cdk
+# Extra CDK options for synth, diff, deploy and destroy, e.g. make deploy ARGS="-c stage=prod".
+ARGS ?=
 
-.PHONY: help setup synth test lint bench checks diff-local reference diff deploy destroy clean email-picture
+.PHONY: help setup bootstrap synth test lint bench checks diff-local reference diff deploy destroy clean email-picture
 
 help:
 	@echo "make synth    set up, synthesize every stack offline and show what would be deployed"
@@ -18,9 +20,11 @@ help:
 	@echo "make diff-local  compare a fresh synth with the reviewed templates in checks/reference (offline)"
 	@echo "make reference   accept the current synth as the new reference (after a reviewed change)"
 	@echo "make bench    set up, measure synth, tests, cold start, per-file cost and image weight (bench/results.json)"
+	@echo "make bootstrap  once per account and region: the CDK's bootstrap stack (needs AWS credentials)"
 	@echo "make diff     compare with what is deployed (needs AWS credentials)"
 	@echo "make deploy   build the image, push it to the project's registry and deploy (cdk deploy --all)"
 	@echo "make destroy  delete the stacks (retained resources stay; see README)"
+	@echo "Pass CDK options with ARGS, e.g. make synth ARGS=\"-c stage=prod -c recipients=a@example.com\""
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt lambda_image/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +45,7 @@ node_modules/.installed: package.json package-lock.json
 setup: $(VENV)/.installed node_modules/.installed
 
 synth: setup
-	$(CDK) synth --quiet
+	$(CDK) synth --quiet $(ARGS)
 	python tools/show_plan.py cdk.out
 
 lint: setup
@@ -64,14 +68,17 @@ reference: setup
 bench: setup
 	python -m bench.run
 
+bootstrap: setup
+	$(CDK) bootstrap $(ARGS)
+
 diff: setup
-	$(CDK) diff --all
+	$(CDK) diff --all $(ARGS)
 
 deploy: setup
-	$(CDK) deploy --all
+	$(CDK) deploy --all $(ARGS)
 
 destroy: setup
-	$(CDK) destroy --all
+	$(CDK) destroy --all $(ARGS)
 
 clean:
 	rm -rf cdk.out bench/out .pytest_cache .mypy_cache .ruff_cache .cache
