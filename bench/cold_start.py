@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import subprocess
 
-from bench.common import LAMBDA_IMAGE, VENV_BIN, Figure, median, tool_env
+from bench.common import LAMBDA_IMAGE, VENV_BIN, Figure, median
+from checks.cdk_cli import cdk_env
 
 GOAL_RATIO = 1.3
 
@@ -49,7 +50,7 @@ REFERENCE = _TIMER.format(
 
 
 def _run(code: str) -> float:
-    env = {**tool_env(), **FUNCTION_ENV, "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**cdk_env(), **FUNCTION_ENV, "PYTHONDONTWRITEBYTECODE": "1"}
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
         env.pop(name, None)
     result = subprocess.run(

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from checks.cdk_cli import cdk_env
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
 OUT_DIR = BENCH_DIR / "out"
 LAMBDA_IMAGE = ROOT / "lambda_image"
-NODE_BIN = ROOT / "node_modules" / ".bin"
 VENV_BIN = ROOT / ".venv" / "bin"
 
 
@@ -51,12 +52,6 @@ class Figure:
         }
 
 
-def tool_env(**extra: str) -> dict[str, str]:
-    """The environment `make` gives tools: the pinned Node and CDK CLI first, then the venv."""
-    path = os.pathsep.join([str(NODE_BIN), str(VENV_BIN), os.environ.get("PATH", "")])
-    return {**os.environ, "PATH": path, "CDK_DISABLE_VERSION_CHECK": "1", **extra}
-
-
 def timed_run(args: Sequence[str], *, cwd: Path, env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
     start = time.perf_counter()
     result = subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True, check=False)
@@ -78,7 +73,7 @@ def machine() -> dict[str, Any]:
         if line.startswith("model name"):
             cpu_model = line.split(":", 1)[1].strip()
             break
-    node = shutil.which("node", path=tool_env()["PATH"])
+    node = shutil.which("node", path=cdk_env()["PATH"])
     version = subprocess.run([node or "node", "--version"], capture_output=True, text=True, check=False).stdout
     return {
         "cores": os.cpu_count(),

@@ -13,7 +13,8 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-from bench.common import LAMBDA_IMAGE, OUT_DIR, VENV_BIN, Figure, tool_env
+from bench.common import LAMBDA_IMAGE, OUT_DIR, VENV_BIN, Figure
+from checks.cdk_cli import cdk_env
 
 WHEELS = OUT_DIR / "wheels"
 # What the base image provides already (boto3 and what it pulls in).
@@ -32,7 +33,7 @@ def _download() -> list[Path]:
             *("--platform", "manylinux2014_aarch64", "--python-version", "3.13", "--implementation", "cp"),
             *("-r", str(LAMBDA_IMAGE / "requirements.txt"), "-d", str(WHEELS)),
         ],
-        env=tool_env(),
+        env=cdk_env(),
         check=True,
         capture_output=True,
     )

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.cold_start import FUNCTION_ENV
-from bench.common import LAMBDA_IMAGE, ROOT, VENV_BIN, Figure, tool_env
+from bench.common import LAMBDA_IMAGE, ROOT, VENV_BIN, Figure
+from checks.cdk_cli import cdk_env
 
 KIB = 1024
 MIB = 1024 * 1024
@@ -243,7 +244,7 @@ def measure() -> tuple[Figure, list[dict[str, Any]]]:
         output = ROOT / "bench" / "out" / f"per-file-{name}.json"
         output.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [str(VENV_BIN / "python"), "-m", "bench.per_file", name, str(output)], cwd=ROOT, env=tool_env(), check=True
+            [str(VENV_BIN / "python"), "-m", "bench.per_file", name, str(output)], cwd=ROOT, env=cdk_env(), check=True
         )
         results.append(json.loads(output.read_text(encoding="utf-8")))
     by_case = {result["case"]: result for result in results}

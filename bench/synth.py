@@ -5,7 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from bench.common import BENCH_DIR, NODE_BIN, OUT_DIR, ROOT, Figure, median, timed_run, tool_env
+from bench.common import BENCH_DIR, OUT_DIR, ROOT, Figure, median, timed_run
+from checks.cdk_cli import NODE_BIN, cdk_env
 
 GOAL_RATIO = 1.5
 REFERENCE_APP = BENCH_DIR / "reference_app"
@@ -15,7 +16,7 @@ REFERENCE_OUT = OUT_DIR / "synth-reference"
 
 def _synth(cwd: Path, outdir: Path) -> float:
     command = [str(NODE_BIN / "cdk"), "synth", "--quiet", "--no-notices", "-o", str(outdir)]
-    elapsed, _ = timed_run(command, cwd=cwd, env=tool_env())
+    elapsed, _ = timed_run(command, cwd=cwd, env=cdk_env())
     return elapsed
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import re
 
-from bench.common import OUT_DIR, ROOT, VENV_BIN, Figure, timed_run, tool_env
+from bench.common import OUT_DIR, ROOT, VENV_BIN, Figure, timed_run
+from checks.cdk_cli import cdk_env
 
 GOAL_SECONDS = 90.0
 
@@ -15,7 +16,7 @@ def measure() -> Figure:
     count_file = OUT_DIR / "synth-count.json"
     count_file.unlink(missing_ok=True)
     command = [str(VENV_BIN / "python"), "-m", "pytest", "-q", "-p", "bench.synth_counter", "-p", "no:cacheprovider"]
-    elapsed, result = timed_run(command, cwd=ROOT, env=tool_env(BENCH_SYNTH_COUNT_FILE=str(count_file)))
+    elapsed, result = timed_run(command, cwd=ROOT, env=cdk_env(BENCH_SYNTH_COUNT_FILE=str(count_file)))
     counts: dict[str, int] = json.loads(count_file.read_text(encoding="utf-8"))
     summary = re.findall(r"(\d+) passed", result.stdout)
     return Figure(

@@ -15,7 +15,6 @@ Reference drift never fails `make test`: this is a review tool, not a gate.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -24,31 +23,14 @@ from pathlib import Path
 
 from checks import ROOT
 from checks.assembly import asset_hashes, stack_templates
+from checks.cdk_cli import run_cdk
 
 REFERENCE_DIRECTORY = ROOT / "checks" / "reference"
 PLACEHOLDER = "ASSET_HASH"
-NODE_BIN = ROOT / "node_modules" / ".bin"
-
-
-def _cdk(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "PATH": f"{NODE_BIN}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "CDK_DISABLE_VERSION_CHECK": "1",
-    }
-    return subprocess.run(
-        [str(NODE_BIN / "cdk"), *args, "--no-notices"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 def synthesize(outdir: Path) -> None:
-    result = _cdk("synth", "--quiet", "-o", str(outdir))
+    result = run_cdk("synth", "--quiet", "-o", str(outdir))
     if result.returncode != 0:
         raise RuntimeError(f"cdk synth failed:\n{result.stderr}")
 
@@ -74,7 +56,7 @@ def normalised_copy(assembly: Path, destination: Path) -> dict[str, str]:
 
 def diff(assembly: Path, stack: str, reference: Path) -> subprocess.CompletedProcess[str]:
     """`cdk diff` of one stack of an already synthesized (and normalised) assembly against a template file."""
-    return _cdk("diff", "--app", str(assembly), "--exclusively", "--template", str(reference), stack)
+    return run_cdk("diff", "--app", str(assembly), "--exclusively", "--template", str(reference), stack)
 
 
 def refresh(normalised: Path) -> list[Path]:

@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.infra.conftest import ROOT
-
-NODE_BIN = ROOT / "node_modules" / ".bin"
+from checks.cdk_cli import run_cdk
 
 
 def _cdk(*args: str, outdir: Path) -> subprocess.CompletedProcess[str]:
-    if not (NODE_BIN / "cdk").exists():
-        pytest.fail("the pinned CDK CLI is missing: run `make setup` (npm ci) first")
-    env = {**os.environ, "PATH": f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}", "CDK_DISABLE_VERSION_CHECK": "1"}
-    return subprocess.run(
-        [str(NODE_BIN / "cdk"), "synth", "--quiet", "--no-notices", "-o", str(outdir), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_cdk("synth", "--quiet", "-o", str(outdir), *args, timeout=300)
 
 
 @pytest.fixture(scope="module")
