@@ -164,16 +164,6 @@ class AttachmentFrame:
     def message_size(self, file_size: int) -> int:
         return len(self.head) + encoded_size(file_size) + len(self.tail)
 
-    def render(self, chunks: Iterable[bytes], file_size: int) -> bytearray:
-        """Encodes the file read as `chunks` (exactly `file_size` bytes) into the message."""
-        message = bytearray(self.message_size(file_size))
-        view = memoryview(message)
-        position = 0
-        for piece in self.pieces(chunks, file_size):
-            view[position : position + len(piece)] = piece
-            position += len(piece)
-        return message
-
     def pieces(self, chunks: Iterable[bytes], file_size: int) -> Iterator[bytes]:
         """The message in consecutive pieces: the head, the file's base64 body in blocks, the tail.
 
