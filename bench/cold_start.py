@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from bench.common import LAMBDA_IMAGE, VENV_BIN, Figure, median
+from bench.common import LAMBDA_IMAGE, VENV_BIN, Figure, alternating, median
 from checks.cdk_cli import cdk_env
 
 GOAL_RATIO = 1.3
@@ -60,13 +60,8 @@ def _run(code: str) -> float:
 
 
 def measure(runs: int) -> Figure:
-    _run(HANDLER)  # compiles nothing new (bytecode writing is off) but warms the file cache
-    _run(REFERENCE)
-    handler_times: list[float] = []
-    reference_times: list[float] = []
-    for _ in range(runs):
-        handler_times.append(_run(HANDLER))
-        reference_times.append(_run(REFERENCE))
+    # Bytecode writing is off, so the untimed first runs compile nothing new; they warm the file cache.
+    handler_times, reference_times = alternating(lambda: _run(HANDLER), lambda: _run(REFERENCE), runs)
     handler, reference = median(handler_times), median(reference_times)
     return Figure(
         name="cold_start",

@@ -8,7 +8,7 @@ import shutil
 import statistics
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,20 @@ def timed_run(args: Sequence[str], *, cwd: Path, env: dict[str, str]) -> tuple[f
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
+
+
+def alternating(
+    subject: Callable[[], float], reference: Callable[[], float], runs: int
+) -> tuple[list[float], list[float]]:
+    """One untimed run of each (warms the file cache alike), then `runs` timings of each, taken in turns."""
+    subject()
+    reference()
+    subject_times: list[float] = []
+    reference_times: list[float] = []
+    for _ in range(runs):
+        subject_times.append(subject())
+        reference_times.append(reference())
+    return subject_times, reference_times
 
 
 def machine() -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from bench.common import BENCH_DIR, OUT_DIR, ROOT, Figure, median, timed_run
+from bench.common import BENCH_DIR, OUT_DIR, ROOT, Figure, alternating, median, timed_run
 from checks.cdk_cli import NODE_BIN, cdk_env
 
 GOAL_RATIO = 1.5
@@ -23,14 +23,9 @@ def _synth(cwd: Path, outdir: Path) -> float:
 def measure(runs: int) -> Figure:
     for outdir in (APP_OUT, REFERENCE_OUT):
         shutil.rmtree(outdir, ignore_errors=True)
-    # One untimed run of each warms the file cache and node's compile cache equally.
-    _synth(ROOT, APP_OUT)
-    _synth(REFERENCE_APP, REFERENCE_OUT)
-    app_times: list[float] = []
-    reference_times: list[float] = []
-    for _ in range(runs):
-        app_times.append(_synth(ROOT, APP_OUT))
-        reference_times.append(_synth(REFERENCE_APP, REFERENCE_OUT))
+    app_times, reference_times = alternating(
+        lambda: _synth(ROOT, APP_OUT), lambda: _synth(REFERENCE_APP, REFERENCE_OUT), runs
+    )
     app, reference = median(app_times), median(reference_times)
     return Figure(
         name="synth",
