@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 
 from inbox_mailer.delivery import DeliveryError, DeliveryResult, Outcome, deliver
 from inbox_mailer.events import MalformedEventError, UploadedObject, parse_sqs_body
+from inbox_mailer.metric_names import Metric
 from inbox_mailer.settings import MailerSettings
 
 if TYPE_CHECKING:
@@ -127,13 +128,13 @@ class Mailer:
 
     def _record_metrics(self, result: DeliveryResult) -> None:
         if result.outcome is Outcome.ATTACHED:
-            self._metrics.add_metric(name="FilesMailed", unit=MetricUnit.Count, value=1)
-            self._metrics.add_metric(name="BytesAttached", unit=MetricUnit.Bytes, value=result.attached_bytes)
+            self._metrics.add_metric(name=Metric.FILES_MAILED, unit=MetricUnit.Count, value=1)
+            self._metrics.add_metric(name=Metric.BYTES_ATTACHED, unit=MetricUnit.Bytes, value=result.attached_bytes)
         elif result.outcome is Outcome.LINKED:
-            self._metrics.add_metric(name="FilesLinked", unit=MetricUnit.Count, value=1)
+            self._metrics.add_metric(name=Metric.FILES_LINKED, unit=MetricUnit.Count, value=1)
 
     def _fail(self, *, reason: str, retryable: bool, error_code: str = "") -> None:
-        self._metrics.add_metric(name="FilesFailed", unit=MetricUnit.Count, value=1)
+        self._metrics.add_metric(name=Metric.FILES_FAILED, unit=MetricUnit.Count, value=1)
         extra = {"reason": reason, "retryable": retryable, "error_code": error_code}
         if retryable:
             self._logger.warning("Mailing failed; SQS will redeliver the message", extra=extra)
