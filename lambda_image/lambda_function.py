@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -12,10 +13,12 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
+from inbox_mailer.pacing import SendPacer, account_max_send_rate
+from inbox_mailer.persistence import DurableDynamoDBPersistenceLayer
 from inbox_mailer.processing import Mailer
 from inbox_mailer.settings import MailerSettings
 
@@ -35,15 +38,20 @@ s3 = boto3.client(
     ),
 )
 sesv2 = boto3.client("sesv2")
+# Needed only to put a throttled message back: made on first use, not at every cold start.
+sqs = functools.cache(lambda: boto3.client("sqs"))
 
 idempotency_config = IdempotencyConfig(expires_after_seconds=SETTINGS.idempotency_ttl_seconds)
 mailer = Mailer(
     settings=SETTINGS,
     s3=s3,
     ses=sesv2,
+    sqs=sqs,
+    # The account's rate is read when the first mail of this instance is about to go out, not at import.
+    pacer=SendPacer(max_send_rate=lambda: account_max_send_rate(sesv2), instances=SETTINGS.max_concurrency),
     # A client of the default session: left to itself Powertools opens a second boto3 session, which loads
     # botocore's service data again (about 0.1 s of every cold start).
-    persistence_store=DynamoDBPersistenceLayer(
+    persistence_store=DurableDynamoDBPersistenceLayer(
         table_name=SETTINGS.idempotency_table, boto3_client=boto3.client("dynamodb")
     ),
     idempotency_config=idempotency_config,

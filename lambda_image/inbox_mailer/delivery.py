@@ -1,10 +1,13 @@
-"""Mails one uploaded file: attached when the whole message fits, otherwise as a download link."""
+"""Mails one uploaded file: attached when the whole message fits, otherwise as a download link.
+
+Before anything is sent, the object the event announces is located (`locate`): the event's own version (or, for
+an unversioned bucket, an object with the event's ETag), under whichever form of the key names it. An upload
+that was deleted or overwritten before it could be mailed is skipped, never mailed in place of another.
+"""
 
 from __future__ import annotations
 
-import mimetypes
-import posixpath
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -12,7 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from inbox_mailer.events import UploadedObject
+from inbox_mailer.events import KeyForm, UploadedObject
 from inbox_mailer.message import (
     LINK_REASON_REFUSED_TYPE,
     LINK_REASON_TOO_LARGE,
@@ -30,20 +33,10 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sesv2 import SESV2Client
 
-# SES refuses to send these as attachments ("Unsupported attachment types", SES developer guide).
-REFUSED_EXTENSIONS = frozenset(
-    """
-    ade adp app asp bas bat cer chm cmd com cpl crt csh der exe fxp gadget hlp hta inf ins isp its
-    js jse ksh lib lnk mad maf mag mam maq mar mas mat mau mav maw mda mdb mde mdt mdw mdz msc msh
-    msh1 msh2 mshxml msh1xml msh2xml msi msp mst ops pcd pif plg prf prg reg scf scr sct shb shs sys
-    ps1 ps1xml ps2 ps2xml psc1 psc2 tmp url vb vbe vbs vps vsmacros vss vst vsw vxd ws wsc wsf wsh
-    xnk
-    """.split()  # noqa: SIM905
-)
-
 # Objects are read in blocks of this size while they are encoded into the message.
 DOWNLOAD_CHUNK_BYTES = 256 * 1024
 
+# "No such key or version": and 405 is S3's answer for a version that is a delete marker.
 _GONE_CODES = frozenset({"404", "NoSuchKey", "NoSuchVersion", "405", "MethodNotAllowed"})
 _RETRYABLE_S3_CODES = frozenset(
     {
@@ -57,11 +50,10 @@ _RETRYABLE_S3_CODES = frozenset(
         "PreconditionFailed",
     }
 )
-_RETRYABLE_SES_CODES = frozenset(
+_PRECONDITION_FAILED = frozenset({"412", "PreconditionFailed"})
+_THROTTLING_SES_CODES = frozenset({"TooManyRequestsException", "Throttling", "ThrottlingException"})
+_RETRYABLE_SES_CODES = _THROTTLING_SES_CODES | frozenset(
     {
-        "TooManyRequestsException",
-        "Throttling",
-        "ThrottlingException",
         "InternalFailure",
         "InternalServerError",
         "ServiceUnavailable",
@@ -91,7 +83,21 @@ _NO_RETRY = "will not succeed on retry; it goes to the dead-letter queue after t
 class Outcome(StrEnum):
     ATTACHED = "attached"
     LINKED = "linked"
-    GONE = "gone"
+    SKIPPED = "skipped"
+
+
+class SkipReason(StrEnum):
+    # The event's version no longer exists, or the key's current version is a delete marker.
+    DELETED = "deleted"
+    # Unversioned bucket: the key now holds other content; the newer upload has an event of its own.
+    SUPERSEDED = "superseded"
+
+
+@dataclass(frozen=True)
+class KeyMatch:
+    form: KeyForm
+    # True when the event's key had two forms that differ: then the form that matched settles how S3 encodes keys.
+    decided: bool
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,6 +106,9 @@ class DeliveryResult:
     message_id: str | None = None
     attached_bytes: int = 0
     link_reason: str | None = None
+    skip_reason: SkipReason | None = None
+    # How the event's key named the object (None when it was skipped before it was found).
+    key_match: KeyMatch | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -107,25 +116,48 @@ class DeliveryResult:
             "message_id": self.message_id,
             "attached_bytes": self.attached_bytes,
             "link_reason": self.link_reason,
+            "skip_reason": None if self.skip_reason is None else self.skip_reason.value,
+            "key_form": None if self.key_match is None else self.key_match.form.value,
         }
 
 
 class DeliveryError(Exception):
-    """The file could not be mailed now; `retryable` tells whether a later try can succeed."""
+    """The file could not be mailed now; `retryable` tells whether a later try can succeed.
 
-    def __init__(self, reason: str, *, retryable: bool, error_code: str = "") -> None:
+    `throttled` marks a send that SES (or this instance's pacing) put off: it is retried soon and never counts
+    towards the dead-letter queue (processing.Mailer).
+    """
+
+    def __init__(self, reason: str, *, retryable: bool, error_code: str = "", throttled: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
         self.error_code = error_code
+        self.throttled = throttled
 
 
 @dataclass(frozen=True, kw_only=True)
-class _StoredObject:
-    size: int
-    content_type: str
-    last_modified: datetime | None
+class StoredObject:
+    """The object an upload event announces, as found in S3."""
+
+    bucket: str
+    key: str
+    key_form: KeyForm
+    version_id: str | None
+    # The event's ETag when it had one: reads are made conditional on it for unversioned buckets.
     etag: str
+    size: int
+    declared_type: str | None
+    last_modified: datetime | None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    reason: SkipReason
+
+
+def _no_pacing() -> None:
+    return None
 
 
 def deliver(
@@ -135,47 +167,86 @@ def deliver(
     s3: S3Client,
     ses: SESV2Client,
     now: datetime,
+    before_send: Callable[[], None] = _no_pacing,
 ) -> DeliveryResult:
-    stored = _head(s3, upload)
-    if stored is None:
-        return DeliveryResult(outcome=Outcome.GONE)
+    """Mails `upload` once, or skips it; `before_send` runs right before the one SES call (pacing)."""
+    located = locate(s3, upload)
+    if isinstance(located, Skipped):
+        return DeliveryResult(outcome=Outcome.SKIPPED, skip_reason=located.reason)
+    found = KeyMatch(form=located.key_form, decided=len(upload.key_forms) > 1)
     file = FileDetails(
-        key=upload.key,
-        file_name=upload.file_name,
-        size_bytes=stored.size,
-        content_type=stored.content_type,
-        uploaded_at=upload.event_time or stored.last_modified or now,
+        key=located.key,
+        size_bytes=located.size,
+        declared_type=located.declared_type,
+        uploaded_at=upload.event_time or located.last_modified or now,
     )
     envelope = Envelope(sender=settings.sender_address, recipients=settings.recipients, sent_at=now)
-    if is_refused_attachment(file.file_name):
-        return _send_link(upload, file, envelope, settings, s3, ses, LINK_REASON_REFUSED_TYPE)
+    sender = _Sender(ses=ses, settings=settings, before_send=before_send)
+    if not file.may_attach:
+        return _send_link(located, file, envelope, settings, s3, sender, LINK_REASON_REFUSED_TYPE, found)
 
     content = render_content(file, link=None)
-    frame = frame_attached_message(envelope, content, file_name=file.file_name, content_type=file.content_type)
-    frame_size = frame.message_size(stored.size)
+    frame = frame_attached_message(envelope, content, file)
+    frame_size = frame.message_size(located.size)
     if frame_size > settings.max_message_bytes:
-        return _send_link(upload, file, envelope, settings, s3, ses, LINK_REASON_TOO_LARGE)
+        return _send_link(located, file, envelope, settings, s3, sender, LINK_REASON_TOO_LARGE, found)
 
     try:
         # Encoded for the request as it is read: the message itself is never held whole.
-        raw_message = EncodedMessage(frame.pieces(_download(s3, upload, stored), stored.size), frame_size)
-    except _ObjectGoneError:
-        return DeliveryResult(outcome=Outcome.GONE)
+        raw_message = EncodedMessage(frame.pieces(_download(s3, located), located.size), frame_size)
+    except _ObjectGoneError as gone:
+        return DeliveryResult(outcome=Outcome.SKIPPED, skip_reason=gone.reason, key_match=found)
     except ValueError as error:
         raise DeliveryError(
             f"the object changed while it was read ({error}); will be retried",
             retryable=True,
         ) from None
-    if raw_message.size > settings.max_message_bytes:
-        del raw_message
-        return _send_link(upload, file, envelope, settings, s3, ses, LINK_REASON_TOO_LARGE)
-    message_id = send_raw(ses, settings, raw_message)
-    return DeliveryResult(outcome=Outcome.ATTACHED, message_id=message_id, attached_bytes=stored.size)
+    message_id = sender.send(raw_message)
+    return DeliveryResult(outcome=Outcome.ATTACHED, message_id=message_id, attached_bytes=located.size, key_match=found)
 
 
-def is_refused_attachment(file_name: str) -> bool:
-    extension = posixpath.splitext(file_name)[1].lstrip(".").lower()
-    return extension in REFUSED_EXTENSIONS
+def locate(s3: S3Client, upload: UploadedObject) -> StoredObject | Skipped:
+    """The object the event announces, or why it is skipped.
+
+    Each form of the key is tried in turn with the event's version id; only an object whose version id (or,
+    without one, whose ETag) is the event's is accepted. A versioned object whose key now ends in a delete
+    marker (`aws s3 rm`) counts as deleted: the uploader took the file back before it was mailed.
+    """
+    superseded = False
+    for form, key in upload.key_forms:
+        head = _head(s3, upload.bucket, key, upload.version_id)
+        if head is None:
+            continue
+        etag = _s3_etag(head)
+        if upload.version_id is None and upload.etag and etag != upload.etag:
+            superseded = True
+            continue
+        if upload.version_id is not None and _head(s3, upload.bucket, key, None) is None:
+            return Skipped(SkipReason.DELETED)
+        return StoredObject(
+            bucket=upload.bucket,
+            key=key,
+            key_form=form,
+            version_id=upload.version_id,
+            etag=upload.etag or etag,
+            size=head["ContentLength"],
+            declared_type=head.get("ContentType"),
+            last_modified=head.get("LastModified"),
+        )
+    return Skipped(SkipReason.SUPERSEDED if superseded else SkipReason.DELETED)
+
+
+class _Sender:
+    """Sends raw messages from the configured sender to the recipients, one SES call each."""
+
+    def __init__(self, *, ses: SESV2Client, settings: MailerSettings, before_send: Callable[[], None]) -> None:
+        self._ses = ses
+        self._settings = settings
+        self._before_send = before_send
+
+    def send(self, raw_message: bytes | EncodedMessage) -> str:
+        self._before_send()
+        return send_raw(self._ses, self._settings, raw_message)
 
 
 def send_raw(ses: SESV2Client, settings: MailerSettings, raw_message: bytes | EncodedMessage) -> str:
@@ -206,9 +277,16 @@ def classify_ses_error(error: ClientError) -> DeliveryError:
             retryable=False,
             error_code=code,
         )
-    if code in _RETRYABLE_SES_CODES or "maximum sending rate" in message.lower():
+    if code in _THROTTLING_SES_CODES or "maximum sending rate" in message.lower():
         return DeliveryError(
-            f"SES is throttling or unavailable (SES {code}: {message}); will be retried",
+            f"SES is throttling (SES {code}: {message}); will be retried soon",
+            retryable=True,
+            error_code=code,
+            throttled=True,
+        )
+    if code in _RETRYABLE_SES_CODES:
+        return DeliveryError(
+            f"SES is unavailable (SES {code}: {message}); will be retried",
             retryable=True,
             error_code=code,
         )
@@ -223,67 +301,71 @@ def classify_ses_error(error: ClientError) -> DeliveryError:
 
 
 def _send_link(
-    upload: UploadedObject,
+    located: StoredObject,
     file: FileDetails,
     envelope: Envelope,
     settings: MailerSettings,
     s3: S3Client,
-    ses: SESV2Client,
+    sender: _Sender,
     reason: str,
+    found: KeyMatch,
 ) -> DeliveryResult:
     link = DownloadLink(
-        url=presign_download(s3, upload, settings.link_expiry_seconds),
+        url=presign_download(s3, located, settings.link_expiry_seconds),
         expires_at=envelope.sent_at + timedelta(seconds=settings.link_expiry_seconds),
         reason=reason,
     )
     raw_message = build_linked_message(envelope, render_content(file, link=link))
-    message_id = send_raw(ses, settings, raw_message)
-    return DeliveryResult(outcome=Outcome.LINKED, message_id=message_id, link_reason=reason)
+    message_id = sender.send(raw_message)
+    return DeliveryResult(outcome=Outcome.LINKED, message_id=message_id, link_reason=reason, key_match=found)
 
 
-def presign_download(s3: S3Client, upload: UploadedObject, expires_in: int) -> str:
-    return s3.generate_presigned_url("get_object", Params=_object_params(upload), ExpiresIn=expires_in)
+def presign_download(s3: S3Client, located: StoredObject, expires_in: int) -> str:
+    return s3.generate_presigned_url(
+        "get_object", Params=_object_params(located.bucket, located.key, located.version_id), ExpiresIn=expires_in
+    )
 
 
-def _object_params(upload: UploadedObject) -> dict[str, str]:
-    params = {"Bucket": upload.bucket, "Key": upload.key}
-    if upload.version_id:
-        params["VersionId"] = upload.version_id
+def _object_params(bucket: str, key: str, version_id: str | None) -> dict[str, str]:
+    params = {"Bucket": bucket, "Key": key}
+    if version_id:
+        params["VersionId"] = version_id
     return params
 
 
 class _ObjectGoneError(Exception):
-    pass
+    def __init__(self, reason: SkipReason) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
 
 
-def _head(s3: S3Client, upload: UploadedObject) -> _StoredObject | None:
+def _head(s3: S3Client, bucket: str, key: str, version_id: str | None) -> dict[str, Any] | None:
+    """The object's metadata, or None when that key (version) does not exist."""
     try:
-        response = s3.head_object(**_object_params(upload))  # type: ignore[arg-type]
+        response = s3.head_object(**_object_params(bucket, key, version_id))  # type: ignore[arg-type]
     except ClientError as error:
         if _s3_code(error) in _GONE_CODES:
             return None
         raise _classify_s3_error(error, "HEAD") from error
     except BotoCoreError as error:
         raise DeliveryError(f"could not reach S3 ({error}); will be retried", retryable=True) from error
-    return _StoredObject(
-        size=response["ContentLength"],
-        content_type=_content_type(response.get("ContentType"), upload.file_name),
-        last_modified=response.get("LastModified"),
-        etag=response.get("ETag", ""),
-    )
+    return cast(dict[str, Any], response)
 
 
-def _download(s3: S3Client, upload: UploadedObject, stored: _StoredObject) -> Iterator[bytes]:
-    params: dict[str, str] = _object_params(upload)
-    if not upload.version_id and stored.etag:
-        # Without a version id the key could be overwritten between HEAD and GET.
-        params["IfMatch"] = stored.etag
+def _download(s3: S3Client, located: StoredObject) -> Iterator[bytes]:
+    params = _object_params(located.bucket, located.key, located.version_id)
+    if located.version_id is None and located.etag:
+        # Without a version id the key could be overwritten between HEAD and GET: read only the event's content.
+        params["IfMatch"] = located.etag
     try:
         response = s3.get_object(**params)  # type: ignore[arg-type]
         yield from response["Body"].iter_chunks(DOWNLOAD_CHUNK_BYTES)
     except ClientError as error:
-        if _s3_code(error) in _GONE_CODES:
-            raise _ObjectGoneError from error
+        code = _s3_code(error)
+        if code in _GONE_CODES:
+            raise _ObjectGoneError(SkipReason.DELETED) from error
+        if code in _PRECONDITION_FAILED and "IfMatch" in params:
+            raise _ObjectGoneError(SkipReason.SUPERSEDED) from error
         raise _classify_s3_error(error, "GET") from error
     except BotoCoreError as error:
         raise DeliveryError(f"could not read from S3 ({error}); will be retried", retryable=True) from error
@@ -314,9 +396,5 @@ def _s3_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def _content_type(reported: str | None, file_name: str) -> str:
-    # S3 reports its default when the uploader set none; a guess from the name says more.
-    if reported and reported not in ("binary/octet-stream", "application/octet-stream"):
-        return reported
-    guessed, _ = mimetypes.guess_type(file_name, strict=False)
-    return guessed or reported or "application/octet-stream"
+def _s3_etag(head: dict[str, Any]) -> str:
+    return str(head.get("ETag", "")).strip('"')

@@ -1,15 +1,20 @@
 """Turns the body of one SQS message into the uploads it announces.
 
-The queue normally carries EventBridge "Object Created" events (key not URL-encoded). A direct S3
-notification (key URL-encoded) is accepted too, and its "s3:TestEvent" announces nothing.
+The queue normally carries EventBridge "Object Created" events. A direct S3 notification is accepted too,
+and its "s3:TestEvent" announces nothing.
+
+Keys: S3 notifications URL-encode them, a documented fact. For EventBridge the evidence says the key is sent as
+stored, but it is not conclusive, so an EventBridge upload names both forms when they differ and the lookup
+accepts whichever names the event's own object version (delivery.locate).
 """
 
 from __future__ import annotations
 
 import json
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -22,15 +27,27 @@ class MalformedEventError(ValueError):
     """The message body is not an S3 event this function understands."""
 
 
+class KeyForm(StrEnum):
+    AS_GIVEN = "as given"
+    URL_DECODED = "URL-decoded"
+
+
 @dataclass(frozen=True, kw_only=True)
 class UploadedObject:
     bucket: str
+    # The key as the event names it (after URL-decoding for S3 notifications, whose encoding is certain).
     key: str
     version_id: str | None
     etag: str
     sequencer: str
     size: int | None
     event_time: datetime | None
+    # The forms of the key that may name the object, in the order they are tried.
+    key_forms: tuple[tuple[KeyForm, str], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not self.key_forms:
+            object.__setattr__(self, "key_forms", ((KeyForm.AS_GIVEN, self.key),))
 
     @property
     def file_name(self) -> str:
@@ -42,7 +59,18 @@ class UploadedObject:
         return {"bucket": self.bucket, "key": self.key, "version": version}
 
 
-def parse_sqs_body(body: str) -> list[UploadedObject]:
+@dataclass(frozen=True)
+class Announcement:
+    """What one SQS message announces: uploads, and how many of its events announce none."""
+
+    uploads: list[UploadedObject]
+    # S3's "s3:TestEvent", sent when a notification is configured.
+    test_event: bool = False
+    # Events of another kind (not "Object Created"); the rule never routes them, but nothing is dropped unsaid.
+    other_events: int = 0
+
+
+def parse_sqs_body(body: str) -> Announcement:
     try:
         message = json.loads(body)
     except (TypeError, ValueError) as error:
@@ -51,7 +79,7 @@ def parse_sqs_body(body: str) -> list[UploadedObject]:
         raise MalformedEventError("message body is not a JSON object")
     try:
         if message.get("Event") == "s3:TestEvent":
-            return []
+            return Announcement(uploads=[], test_event=True)
         if "detail-type" in message:
             return _from_eventbridge(EventBridgeEvent(message))
         if "Records" in message:
@@ -61,43 +89,49 @@ def parse_sqs_body(body: str) -> list[UploadedObject]:
     raise MalformedEventError("message body is neither an EventBridge event nor an S3 notification")
 
 
-def _from_eventbridge(event: EventBridgeEvent) -> list[UploadedObject]:
+def _from_eventbridge(event: EventBridgeEvent) -> Announcement:
     if event.source != "aws.s3" or event.detail_type != OBJECT_CREATED:
-        return []
+        return Announcement(uploads=[], other_events=1)
     detail = event.detail
     obj: dict[str, Any] = detail["object"]
-    return [
-        UploadedObject(
-            bucket=_text(detail["bucket"]["name"]),
-            # EventBridge carries the key as stored, so it is not URL-decoded here.
-            key=_text(obj["key"]),
-            version_id=_optional_text(obj.get("version-id")),
-            etag=_etag(obj.get("etag", obj.get("eTag"))),
-            sequencer=_text(obj.get("sequencer", "")),
-            size=_optional_int(obj.get("size")),
-            event_time=_optional_time(event.get("time")),
-        )
-    ]
+    key = _text(obj["key"])
+    decoded = unquote_plus(key)
+    forms = ((KeyForm.AS_GIVEN, key),) + (((KeyForm.URL_DECODED, decoded),) if decoded != key else ())
+    upload = UploadedObject(
+        bucket=_text(detail["bucket"]["name"]),
+        key=key,
+        version_id=_optional_text(obj.get("version-id")),
+        etag=_etag(obj.get("etag", obj.get("eTag"))),
+        sequencer=_text(obj.get("sequencer", "")),
+        size=_optional_int(obj.get("size")),
+        event_time=_optional_time(event.get("time")),
+        key_forms=forms,
+    )
+    return Announcement(uploads=[upload])
 
 
-def _from_s3_notification(event: S3Event) -> list[UploadedObject]:
+def _from_s3_notification(event: S3Event) -> Announcement:
     uploads = []
+    other_events = 0
     for record in event.records:
         if not record.event_name.startswith("ObjectCreated:"):
+            other_events += 1
             continue
         obj = record.s3.get_object
+        key = unquote_plus(_text(obj.key))
         uploads.append(
             UploadedObject(
                 bucket=_text(record.s3.bucket.name),
-                key=unquote_plus(_text(obj.key)),
+                key=key,
                 version_id=_optional_text(obj.version_id),
                 etag=_etag(obj.etag),
                 sequencer=_text(obj.get("sequencer", "")),
                 size=_optional_int(obj.get("size")),
                 event_time=_optional_time(record.get("eventTime")),
+                key_forms=((KeyForm.URL_DECODED, key),),
             )
         )
-    return uploads
+    return Announcement(uploads=uploads, other_events=other_events)
 
 
 def _text(value: object) -> str:

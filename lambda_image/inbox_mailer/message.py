@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import base64
 import html
+import mimetypes
 import re
+import secrets
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -72,17 +75,101 @@ _BASE64_LINE_CHARS = 76
 _CRLF = b"\r\n"
 # Encode this much of the file at a time: whole base64 lines, about 230 KB (the working memory).
 _ENCODE_CHUNK_BYTES = _BASE64_LINE_BYTES * 4096
-_PLACEHOLDER = "INBOX-MAILER-ATTACHMENT-PLACEHOLDER"
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]+")
+
+# SES refuses to send these as attachments ("Unsupported attachment types", SES developer guide).
+REFUSED_EXTENSIONS = frozenset(
+    """
+    ade adp app asp bas bat cer chm cmd com cpl crt csh der exe fxp gadget hlp hta inf ins isp its
+    js jse ksh lib lnk mad maf mag mam maq mar mas mat mau mav maw mda mdb mde mdt mdw mdz msc msh
+    msh1 msh2 mshxml msh1xml msh2xml msi msp mst ops pcd pif plg prf prg reg scf scr sct shb shs sys
+    ps1 ps1xml ps2 ps2xml psc1 psc2 tmp url vb vbe vbs vps vsmacros vss vst vsw vxd ws wsc wsf wsh
+    xnk
+    """.split()  # noqa: SIM905
+)
+# What S3 reports when the uploader set no type: the name says more.
+UNDECLARED_TYPES = frozenset({"binary/octet-stream", "application/octet-stream"})
+FALLBACK_TYPE = "application/octet-stream"
+# RFC 2045/2046 allow only 7bit, 8bit or binary for these; a base64 attachment must not declare them.
+_NO_BASE64_MAINTYPES = frozenset({"message", "multipart"})
+# RFC 2045: a token is any printable US-ASCII character but space and the tspecials ()<>@,;:\"/[]?=
+_TOKEN = r"[!#$%&'*+\-.^_`{|}~0-9A-Za-z]+"
+_MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}")
+# Characters that break a header line or change what a reader sees without being seen: controls, line and
+# paragraph separators, format characters (bidirectional overrides, zero-width), surrogates. A backslash is a
+# path separator to some mail clients, which would then show only what follows it.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_REPLACEMENT = "_"
+# Mail clients decode RFC 2047 encoded-words ("=?utf-8?q?...?=") in file names: the name must never start one.
+_ENCODED_WORD_START = "=?"
+_DEFUSED_ENCODED_WORD_START = "=\uff1f"
+UNNAMED = "unnamed"
+
+
+def visible_text(value: str) -> str:
+    """`value` as one line of text a reader sees as it is: every unsafe character replaced by '_'."""
+    return "".join(_REPLACEMENT if ch == "\\" or unicodedata.category(ch) in _UNSAFE_CATEGORIES else ch for ch in value)
+
+
+def display_name(key: str) -> str:
+    """The one name recipients see for the object `key`: in the subject, both bodies and the attachment.
+
+    The last path segment, made visible (`visible_text`), with no encoded-word a mail client would decode, and
+    without the leading and trailing spaces and trailing dots that clients drop when they save a file.
+    """
+    name = visible_text(key.rpartition("/")[2]).replace(_ENCODED_WORD_START, _DEFUSED_ENCODED_WORD_START)
+    return name.strip().rstrip(". ").strip() or UNNAMED
+
+
+def is_refused_attachment(file_name: str) -> bool:
+    """SES refuses the whole message if an attachment's name ends in one of `REFUSED_EXTENSIONS`.
+
+    Judged on the name as written, compatibility-normalised and case-folded, so that no spelling a client may
+    show as a refused extension slips through; a refused file goes as a link instead.
+    """
+    normalised = unicodedata.normalize("NFKC", file_name).casefold().rstrip(". ")
+    extension = normalised.rpartition(".")[2] if "." in normalised else ""
+    return extension in REFUSED_EXTENSIONS
+
+
+def media_type(declared: str | None, file_name: str) -> str:
+    """The file's media type: the uploader's `type/subtype` when it is valid, else a guess from the name.
+
+    Parameters and anything that is not an RFC 2045 token pair are never taken from the uploader.
+    """
+    essence = (declared or "").split(";", 1)[0].strip().lower()
+    if _MEDIA_TYPE.fullmatch(essence) and essence not in UNDECLARED_TYPES:
+        return essence
+    extension = file_name.rpartition(".")[2] if "." in file_name else ""
+    guessed = mimetypes.guess_type(f"file.{extension}", strict=False)[0] if extension else None
+    return guessed if guessed and _MEDIA_TYPE.fullmatch(guessed) else FALLBACK_TYPE
 
 
 @dataclass(frozen=True, kw_only=True)
 class FileDetails:
+    """One uploaded file as the mail describes it; every name and type shown is derived here, once."""
+
     key: str
-    file_name: str
     size_bytes: int
-    content_type: str
+    declared_type: str | None
     uploaded_at: datetime
+
+    @property
+    def file_name(self) -> str:
+        return display_name(self.key)
+
+    @property
+    def content_type(self) -> str:
+        return media_type(self.declared_type, self.file_name)
+
+    @property
+    def attachment_type(self) -> str:
+        """The type the attachment is declared with: base64 is forbidden for message/* and multipart/*."""
+        content_type = self.content_type
+        return FALLBACK_TYPE if content_type.partition("/")[0] in _NO_BASE64_MAINTYPES else content_type
+
+    @property
+    def may_attach(self) -> bool:
+        return not is_refused_attachment(self.file_name)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,7 +208,7 @@ def human_size(size_bytes: int) -> str:
 def render_content(file: FileDetails, *, link: DownloadLink | None) -> MailContent:
     values = {
         "file_name": file.file_name,
-        "key": file.key,
+        "key": visible_text(file.key),
         "size": human_size(file.size_bytes),
         "content_type": file.content_type,
         "uploaded_at": file.uploaded_at.strftime(TIME_FORMAT),
@@ -139,7 +226,7 @@ def render_content(file: FileDetails, *, link: DownloadLink | None) -> MailConte
         text_delivery = LINKED_TEXT.substitute(link_values)
         html_delivery = LINKED_HTML.substitute(_escaped(link_values))
     return MailContent(
-        subject=_single_line(SUBJECT.substitute(values)),
+        subject=visible_text(SUBJECT.substitute(values)),
         text=TEXT_BODY.substitute(values, delivery=text_delivery),
         html=HTML_BODY.substitute(_escaped(values), delivery=html_delivery),
     )
@@ -183,20 +270,22 @@ class AttachmentFrame:
         yield self.tail
 
 
-def frame_attached_message(
-    envelope: Envelope, content: MailContent, *, file_name: str, content_type: str
-) -> AttachmentFrame:
+def frame_attached_message(envelope: Envelope, content: MailContent, file: FileDetails) -> AttachmentFrame:
+    """The message with `file` attached, serialised around where the attachment's base64 body goes.
+
+    The body's place is marked by a marker no input can produce: it holds a NUL byte, which never appears in
+    a serialised message (headers are made visible, bodies are quoted-printable, the attachment is base64),
+    and a random part drawn for this message alone.
+    """
     message = _bodies(envelope, content)
-    maintype, _, subtype = content_type.partition("/")
-    if not maintype or not subtype:
-        maintype, subtype = "application", "octet-stream"
-    message.add_attachment(b"", maintype=maintype, subtype=subtype, filename=_single_line(file_name))
+    maintype, _, subtype = file.attachment_type.partition("/")
+    message.add_attachment(b"", maintype=maintype, subtype=subtype, filename=file.file_name)
     *_, attachment = message.iter_attachments()
-    attachment.set_payload(_PLACEHOLDER)
-    serialised = message.as_bytes(policy=SMTP)
-    head, placeholder, tail = serialised.partition(_PLACEHOLDER.encode("ascii"))
-    if not placeholder or _PLACEHOLDER.encode("ascii") in tail:
-        raise AssertionError("the attachment placeholder must appear exactly once")
+    marker = f"\x00{secrets.token_hex(16)}\x00"
+    attachment.set_payload(marker)
+    head, found, tail = message.as_bytes(policy=SMTP).partition(marker.encode("ascii"))
+    if not found:
+        raise AssertionError("the serialised message lost the attachment's marker")
     # The encoded body ends each line with CRLF, so the CRLF before the boundary is its own.
     return AttachmentFrame(head=head, tail=tail)
 
@@ -236,7 +325,3 @@ def _whole_lines(chunks: Iterable[bytes]) -> Iterator[bytes | memoryview]:
 
 def _escaped(values: dict[str, str]) -> dict[str, str]:
     return {name: html.escape(value, quote=True) for name, value in values.items()}
-
-
-def _single_line(value: str) -> str:
-    return _CONTROL_CHARS.sub(" ", value)

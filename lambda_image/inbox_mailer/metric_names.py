@@ -24,6 +24,7 @@ class Metric(StrEnum):
     SKIPPED_OUTSIDE_PREFIX = "SkippedOutsidePrefix"
     SKIPPED_FOLDER_MARKER = "SkippedFolderMarker"
     SKIPPED_TEST_EVENT = "SkippedTestEvent"
+    SKIPPED_OTHER_EVENT = "SkippedOtherEvent"
     # Which form of the event's key named the object (settles how S3 encodes keys in events).
     KEY_MATCHED_AS_GIVEN = "KeyMatchedAsGiven"
     KEY_MATCHED_DECODED = "KeyMatchedDecoded"

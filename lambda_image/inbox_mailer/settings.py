@@ -32,6 +32,10 @@ class MailerSettings:
     max_message_bytes: int
     link_expiry_seconds: int
     metrics_namespace: str
+    # The queue the function consumes: a throttled message is put back on it.
+    queue_url: str
+    # How many instances may send at once: each keeps to this share of the account's SES rate.
+    max_concurrency: int
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> MailerSettings:
@@ -45,6 +49,8 @@ class MailerSettings:
             max_message_bytes=_int(environ, "MAX_MESSAGE_BYTES", minimum=1, maximum=SES_MAX_MESSAGE_BYTES),
             link_expiry_seconds=_int(environ, "LINK_EXPIRY_SECONDS", minimum=1, maximum=MAX_LINK_EXPIRY_SECONDS),
             metrics_namespace=_required(environ, "POWERTOOLS_METRICS_NAMESPACE"),
+            queue_url=_url(environ, "QUEUE_URL"),
+            max_concurrency=_int(environ, "MAX_CONCURRENCY", minimum=1),
         )
 
 
@@ -73,6 +79,13 @@ def _recipients(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
     if len(unique) > SES_MAX_RECIPIENTS:
         raise SettingsError(f"{name} has {len(unique)} addresses; SES accepts at most {SES_MAX_RECIPIENTS} per message")
     return unique
+
+
+def _url(environ: Mapping[str, str], name: str) -> str:
+    value = _required(environ, name)
+    if not value.startswith("https://") and not value.startswith("http://"):
+        raise SettingsError(f"{name} is not a queue URL: {value!r}")
+    return value
 
 
 def _bucket(environ: Mapping[str, str], name: str) -> str:

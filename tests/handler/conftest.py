@@ -74,6 +74,8 @@ def rewire(function_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Call
             settings=function_module.SETTINGS,
             s3=s3 or function_module.s3,
             ses=ses or function_module.sesv2,
+            sqs=function_module.sqs,
+            pacer=function_module.mailer._pacer,
             persistence_store=DynamoDBPersistenceLayer(table_name=TABLE),
             idempotency_config=function_module.idempotency_config,
             logger=function_module.logger,

@@ -30,6 +30,7 @@ PREFIX = "incoming/"
 SENDER = "inbox@example.com"
 RECIPIENTS = ("alice@example.com", "bob@example.org")
 TABLE = "idempotency-test"
+QUEUE = "inbox-uploads"
 
 CONTRACT_ENV = {
     "SENDER_ADDRESS": SENDER,
@@ -43,6 +44,8 @@ CONTRACT_ENV = {
     "POWERTOOLS_SERVICE_NAME": "inbox-mailer",
     "POWERTOOLS_METRICS_NAMESPACE": "InboxMailerTest",
     "POWERTOOLS_LOG_LEVEL": "INFO",
+    "QUEUE_URL": f"https://sqs.{REGION}.amazonaws.com/{DEFAULT_ACCOUNT_ID}/{QUEUE}",
+    "MAX_CONCURRENCY": "2",
 }
 
 
@@ -63,9 +66,22 @@ def load_event(name: str) -> dict[str, Any]:
     return loaded
 
 
-def sqs_record(body: str, message_id: str) -> dict[str, Any]:
+def sqs_record(
+    body: str, message_id: str, *, receipt_handle: str | None = None, attributes: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A Lambda SQS record; message attributes in the shape Lambda gives them (camel-cased keys)."""
     record: dict[str, Any] = load_event("sqs_event.json")["Records"][0]
-    return {**record, "messageId": message_id, "body": body}
+    lambda_attributes = {
+        name: {"stringValue": value.get("StringValue"), "dataType": value["DataType"]}
+        for name, value in (attributes or {}).items()
+    }
+    return {
+        **record,
+        "messageId": message_id,
+        "body": body,
+        "receiptHandle": receipt_handle or record["receiptHandle"],
+        "messageAttributes": lambda_attributes,
+    }
 
 
 def sqs_event(*records: dict[str, Any]) -> dict[str, Any]:
@@ -135,7 +151,7 @@ class Inbox:
         self.s3.put_bucket_notification_configuration(
             Bucket=BUCKET, NotificationConfiguration={"EventBridgeConfiguration": {}}
         )
-        self.queue_url = self.sqs.create_queue(QueueName="inbox-uploads")["QueueUrl"]
+        self.queue_url = self.sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
         queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
@@ -155,16 +171,23 @@ class Inbox:
         """Puts an object and returns its version id."""
         return self.s3.put_object(Bucket=BUCKET, Key=key, Body=body, **extra)["VersionId"]
 
-    def receive_records(self) -> list[dict[str, Any]]:
-        """Drains the queue and returns its messages as Lambda SQS records."""
+    def receive_records(self, *, wait_seconds: int = 0) -> list[dict[str, Any]]:
+        """Drains the queue and returns its messages as Lambda SQS records (waiting for delayed ones if asked)."""
         records: list[dict[str, Any]] = []
         while True:
-            response = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)
+            response = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=10,
+                MessageAttributeNames=["All"],
+                WaitTimeSeconds=0 if records else wait_seconds,
+            )
             messages = response.get("Messages", [])
             if not messages:
                 return records
             for message in messages:
-                records.append(sqs_record(message["Body"], message["MessageId"]))
+                records.append(
+                    sqs_record(message["Body"], message["MessageId"], attributes=message.get("MessageAttributes"))
+                )
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def upload_and_receive(self, key: str, body: bytes, **extra: Any) -> dict[str, Any]:

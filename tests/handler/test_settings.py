@@ -20,6 +20,8 @@ REQUIRED = [
     "MAX_MESSAGE_BYTES",
     "LINK_EXPIRY_SECONDS",
     "POWERTOOLS_METRICS_NAMESPACE",
+    "QUEUE_URL",
+    "MAX_CONCURRENCY",
 ]
 
 MALFORMED = [
@@ -38,6 +40,9 @@ MALFORMED = [
     ("MAX_MESSAGE_BYTES", "-1"),
     ("LINK_EXPIRY_SECONDS", "1.5"),
     ("LINK_EXPIRY_SECONDS", str(7 * 24 * 3600 + 1)),
+    ("QUEUE_URL", "inbox-uploads"),
+    ("MAX_CONCURRENCY", "0"),
+    ("MAX_CONCURRENCY", "two"),
 ]
 
 
@@ -54,6 +59,8 @@ def test_contract_environment_is_read_into_settings() -> None:
         max_message_bytes=1024 * 1024,
         link_expiry_seconds=3600,
         metrics_namespace="InboxMailerTest",
+        queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/inbox-uploads",
+        max_concurrency=2,
     )
 
 
