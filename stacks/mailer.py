@@ -85,6 +85,23 @@ class Mailer(Construct):
                 resources=[self.idempotency_table.table_arn],
             )
         )
+        # A throttled file goes back on the queue as a new message, so throttling never counts towards the
+        # dead-letter queue (lambda_image/inbox_mailer/processing.py).
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PutThrottledFilesBack",
+                actions=["sqs:SendMessage"],
+                resources=[inbox.queue.queue_arn],
+            )
+        )
+        # Each instance paces its sends to its share of the account's SES rate, read once per cold start.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadTheAccountsSendingRate",
+                actions=["ses:GetAccount"],
+                resources=["*"],
+            )
+        )
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="SendFromTheConfiguredSenderOnly",
@@ -123,6 +140,8 @@ class Mailer(Construct):
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
+                "QUEUE_URL": inbox.queue.queue_url,
+                "MAX_CONCURRENCY": str(settings.max_concurrency),
             },
         )
         self.event_source = event_sources.SqsEventSource(
@@ -156,8 +175,8 @@ class Mailer(Construct):
         acknowledge(
             policy,
             "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions, so active "
-            "tracing can only be granted on every resource.",
+            "X-Ray's PutTraceSegments and PutTelemetryRecords and SES's GetAccount (the account's sending rate) "
+            "have no resource-level permissions, so they can only be granted on every resource.",
         )
 
         skip_checkov(

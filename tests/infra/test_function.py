@@ -178,10 +178,25 @@ def test_role_may_consume_only_the_inbox_queue(synthesized: Synthesized) -> None
     assert not any(a.startswith("sqs:Send") or a == "sqs:*" for a in queue_statement["Action"])
 
 
+def test_role_may_put_messages_back_only_on_the_inbox_queue(synthesized: Synthesized) -> None:
+    statement = _statements(synthesized)["PutThrottledFilesBack"]
+    assert statement["Action"] == "sqs:SendMessage"
+    queue_id = synthesized.logical_id(synthesized.stacks.function.inbox.queue)
+    assert statement["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+
+
+def test_role_may_read_the_sending_rate_which_has_no_resource(synthesized: Synthesized) -> None:
+    statement = _statements(synthesized)["ReadTheAccountsSendingRate"]
+    assert statement["Action"] == "ses:GetAccount"
+    assert statement["Resource"] == "*"
+
+
 def test_role_has_no_other_statements(synthesized: Synthesized) -> None:
     assert sorted(_statements(synthesized)) == sorted(
         [
             "logs:CreateLogStream,logs:PutLogEvents",
+            "PutThrottledFilesBack",
+            "ReadTheAccountsSendingRate",
             "ReadUploadedFiles",
             "TellDeletedFilesFromForbiddenOnes",
             "RememberMailedFiles",
@@ -207,3 +222,5 @@ def test_function_environment_carries_the_settings_the_handler_reads(synthesized
     assert variables["INBOX_BUCKET"] == {"Ref": synthesized.stacks.function.inbox.bucket_logical_id}
     (table_id,) = synthesized.function.find_resources("AWS::DynamoDB::GlobalTable")
     assert variables["IDEMPOTENCY_TABLE"] == {"Ref": table_id}
+    assert variables["QUEUE_URL"] == {"Ref": synthesized.logical_id(synthesized.stacks.function.inbox.queue)}
+    assert variables["MAX_CONCURRENCY"] == "2"
