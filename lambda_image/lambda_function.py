@@ -41,14 +41,15 @@ sesv2 = boto3.client("sesv2")
 # Needed only to put a throttled message back: made on first use, not at every cold start.
 sqs = functools.cache(lambda: boto3.client("sqs"))
 
+# The account's rate is read when the first mail of this instance is about to go out, not at import.
+pacer = SendPacer(max_send_rate=lambda: account_max_send_rate(sesv2), instances=SETTINGS.max_concurrency)
 idempotency_config = IdempotencyConfig(expires_after_seconds=SETTINGS.idempotency_ttl_seconds)
 mailer = Mailer(
     settings=SETTINGS,
     s3=s3,
     ses=sesv2,
     sqs=sqs,
-    # The account's rate is read when the first mail of this instance is about to go out, not at import.
-    pacer=SendPacer(max_send_rate=lambda: account_max_send_rate(sesv2), instances=SETTINGS.max_concurrency),
+    pacer=pacer,
     # A client of the default session: left to itself Powertools opens a second boto3 session, which loads
     # botocore's service data again (about 0.1 s of every cold start).
     persistence_store=DurableDynamoDBPersistenceLayer(

@@ -46,6 +46,11 @@ def inbox(mocked_aws: None) -> Inbox:
 
 
 @pytest.fixture
+def unversioned_inbox(mocked_aws: None) -> Inbox:
+    return Inbox(versioned=False)
+
+
+@pytest.fixture
 def unverified_inbox(mocked_aws: None) -> Inbox:
     return Inbox(verify_sender=False)
 
@@ -69,14 +74,16 @@ def function_module(mocked_aws: None, logs: LogCapture) -> Iterator[ModuleType]:
 def rewire(function_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     """Rebuilds the handler's mailer around substitute S3 or SES clients (fakes)."""
 
-    def _rewire(*, s3: Any = None, ses: Any = None) -> None:
+    def _rewire(
+        *, s3: Any = None, ses: Any = None, sqs: Any = None, pacer: Any = None, persistence_store: Any = None
+    ) -> None:
         mailer = Mailer(
             settings=function_module.SETTINGS,
             s3=s3 or function_module.s3,
             ses=ses or function_module.sesv2,
-            sqs=function_module.sqs,
-            pacer=function_module.mailer._pacer,
-            persistence_store=DynamoDBPersistenceLayer(table_name=TABLE),
+            sqs=(lambda: sqs) if sqs is not None else function_module.sqs,
+            pacer=pacer or function_module.pacer,
+            persistence_store=persistence_store or DynamoDBPersistenceLayer(table_name=TABLE),
             idempotency_config=function_module.idempotency_config,
             logger=function_module.logger,
             metrics=function_module.metrics,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections import Counter
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -140,14 +141,15 @@ def _body(message: EmailMessage, subtype: str) -> str:
 class Inbox:
     """Bucket -> EventBridge rule -> SQS queue as the stack wires them, plus SES and DynamoDB."""
 
-    def __init__(self, *, verify_sender: bool = True) -> None:
+    def __init__(self, *, verify_sender: bool = True, versioned: bool = True) -> None:
         self.s3: S3Client = boto3.client("s3", region_name=REGION)
         self.sqs: SQSClient = boto3.client("sqs", region_name=REGION)
         self.events: EventBridgeClient = boto3.client("events", region_name=REGION)
         self.ses: SESV2Client = boto3.client("sesv2", region_name=REGION)
         self.dynamodb: DynamoDBClient = boto3.client("dynamodb", region_name=REGION)
         self.s3.create_bucket(Bucket=BUCKET)
-        self.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        if versioned:
+            self.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         self.s3.put_bucket_notification_configuration(
             Bucket=BUCKET, NotificationConfiguration={"EventBridgeConfiguration": {}}
         )
@@ -167,9 +169,9 @@ class Inbox:
         if verify_sender:
             self.ses.create_email_identity(EmailIdentity=SENDER)
 
-    def upload(self, key: str, body: bytes, **extra: Any) -> str:
-        """Puts an object and returns its version id."""
-        return self.s3.put_object(Bucket=BUCKET, Key=key, Body=body, **extra)["VersionId"]
+    def upload(self, key: str, body: bytes, **extra: Any) -> str | None:
+        """Puts an object and returns its version id (None in an unversioned bucket)."""
+        return self.s3.put_object(Bucket=BUCKET, Key=key, Body=body, **extra).get("VersionId")
 
     def receive_records(self, *, wait_seconds: int = 0) -> list[dict[str, Any]]:
         """Drains the queue and returns its messages as Lambda SQS records (waiting for delayed ones if asked)."""
@@ -206,6 +208,20 @@ class Inbox:
             )
             for message in backend.sent_messages
         ]
+
+
+def emitted_metrics(output: str) -> Counter[str]:
+    """Metric name -> summed value, from the CloudWatch embedded-metric JSON lines the handler printed."""
+    totals: Counter[str] = Counter()
+    for line in output.splitlines():
+        if not line.startswith("{") or '"_aws"' not in line:
+            continue
+        document = json.loads(line)
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                value = document[metric["Name"]]
+                totals[metric["Name"]] += sum(value) if isinstance(value, list) else value
+    return totals
 
 
 class LogCapture:
