@@ -137,17 +137,11 @@ def run_case(case: Case) -> dict[str, Any]:
             envelope = Envelope(sender=SENDER, recipients=settings.recipients, sent_at=datetime.now(UTC))
             details = FileDetails(
                 key="incoming/file.bin",
-                file_name="file.bin",
                 size_bytes=case.size,
-                content_type="application/octet-stream",
+                declared_type="application/octet-stream",
                 uploaded_at=envelope.sent_at,
             )
-            frame = frame_attached_message(
-                envelope,
-                render_content(details, link=None),
-                file_name="file.bin",
-                content_type="application/octet-stream",
-            )
+            frame = frame_attached_message(envelope, render_content(details, link=None), details)
             message_bytes = frame.message_size(case.size)
         raw = b"From: " + SENDER.encode() + b"\r\nSubject: x\r\n\r\n"
         raw += b"A" * (message_bytes - len(raw))

@@ -17,6 +17,7 @@ from aws_cdk import App, Stack
 from aws_cdk.assertions import Template
 from aws_cdk.cx_api import CloudAssembly
 from constructs import IConstruct
+from hypothesis import settings
 
 from stacks import Stacks, build_stacks
 from stacks.compliance import attach_checks
@@ -90,3 +91,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.section("checked before deploy")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+# Generated examples: a fixed, repeatable number in `make test`; `make fuzz` selects the larger profile.
+settings.register_profile("default", max_examples=150, deadline=None, derandomize=True, print_blob=True)
+settings.register_profile("fuzz", max_examples=5000, deadline=None, print_blob=True)
+settings.load_profile("default")

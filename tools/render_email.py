@@ -51,16 +51,14 @@ def main(outdir: Path) -> None:
     outdir.mkdir(parents=True, exist_ok=True)
     attached = FileDetails(
         key="incoming/reports/2026/Q4 sales 報告.pdf",
-        file_name="Q4 sales 報告.pdf",
         size_bytes=1_532_118,
-        content_type="application/pdf",
+        declared_type="application/pdf",
         uploaded_at=UPLOADED,
     )
     linked = FileDetails(
         key="incoming/exports/warehouse-2026-11-27.zip",
-        file_name="warehouse-2026-11-27.zip",
         size_bytes=58_720_256,
-        content_type="application/zip",
+        declared_type="application/zip",
         uploaded_at=UPLOADED,
     )
     link = DownloadLink(

@@ -151,7 +151,7 @@ def test_throttled_send_is_put_back_on_the_queue_and_mails_once(
     [requeued] = inbox.receive_records(wait_seconds=3)
     assert requeued["body"] == record["body"]
     assert requeued["messageAttributes"]["ThrottledAttempts"]["stringValue"] == "1"
-    assert [entry["reason"] for entry in logs.records if "reason" in entry][0].startswith("SES is throttling")
+    assert next(entry["reason"] for entry in logs.records if "reason" in entry).startswith("SES is throttling")
 
     # WHEN the new message is handled
     second = function_module.handler(sqs_event(requeued), lambda_context)

@@ -200,7 +200,7 @@ def test_encoded_word_names_are_shown_as_uploaded_not_decoded(
     [mail] = inbox.sent_mail()
     [(shown, _)] = mail.attachments
     assert shown == "=\uff1futf-8?q?invoice.pdf?="
-    assert "invoice.pdf" != mail.message["Subject"].rpartition(": ")[2]
+    assert mail.message["Subject"].rpartition(": ")[2] != "invoice.pdf"
 
 
 def test_file_removed_with_a_plain_delete_is_skipped_and_counted(

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
@@ -195,7 +195,8 @@ def test_handler_paces_a_batch_to_the_instances_share(
     # GIVEN a sandbox account (1 mail a second) shared by the 2 instances the settings allow, and 3 uploads
     clock = FakeClock()
     ses = RatedSes(inbox.ses, 1.0, clock)
-    rewire(ses=ses, pacer=SendPacer(max_send_rate=lambda: account_max_send_rate(ses), instances=2, **_clocked(clock)))
+    rate = lambda: account_max_send_rate(cast(Any, ses))  # noqa: E731
+    rewire(ses=ses, pacer=SendPacer(max_send_rate=rate, instances=2, **_clocked(clock)))
     for name in ("a.txt", "b.txt", "c.txt"):
         inbox.upload(f"incoming/{name}", name.encode())
     records = inbox.receive_records()
