@@ -102,6 +102,8 @@ _REPLACEMENT = "_"
 # Mail clients decode RFC 2047 encoded-words ("=?utf-8?q?...?=") in file names: the name must never start one.
 _ENCODED_WORD_START = "=?"
 _DEFUSED_ENCODED_WORD_START = "=\uff1f"
+# Parsers drop a pair of double quotes or angle brackets around a parameter value ('"a.exe"' shows as a.exe).
+_UNQUOTED = str.maketrans({'"': "'", "<": "_", ">": "_"})
 UNNAMED = "unnamed"
 
 
@@ -113,10 +115,12 @@ def visible_text(value: str) -> str:
 def display_name(key: str) -> str:
     """The one name recipients see for the object `key`: in the subject, both bodies and the attachment.
 
-    The last path segment, made visible (`visible_text`), with no encoded-word a mail client would decode, and
-    without the leading and trailing spaces and trailing dots that clients drop when they save a file.
+    The last path segment, made visible (`visible_text`), with no encoded-word a mail client would decode, no
+    double quotes or angle brackets a parser would strip, and without the leading and trailing spaces and
+    trailing dots that clients drop when they save a file.
     """
-    name = visible_text(key.rpartition("/")[2]).replace(_ENCODED_WORD_START, _DEFUSED_ENCODED_WORD_START)
+    name = visible_text(key.rpartition("/")[2]).translate(_UNQUOTED)
+    name = name.replace(_ENCODED_WORD_START, _DEFUSED_ENCODED_WORD_START)
     return name.strip().rstrip(". ").strip() or UNNAMED
 
 

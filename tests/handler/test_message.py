@@ -47,16 +47,19 @@ def test_human_size(size: int, text: str) -> None:
 
 def test_every_value_in_the_html_body_is_escaped() -> None:
     # GIVEN a file name made to break out of HTML, and a link with a query string
-    name = '<script>alert("x")<\\script>&.pdf'
+    name = '<script>alert("x")</script>&.pdf'
     link = DownloadLink(url="https://s3/x?a=1&b=2", expires_at=NOW, reason="Too <big>.")
 
     content = render_content(_file(name), link=link)
 
     assert "<script>" not in content.html
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;_script&gt;&amp;.pdf" in content.html
+    assert "incoming/&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;.pdf" in content.html
+    # (the name is the last segment, with the brackets a mail parser would strip replaced)
+    assert _file(name).file_name == "script_&.pdf"
+    assert "script_&amp;.pdf" in content.html
     assert 'href="https://s3/x?a=1&amp;b=2"' in content.html
     assert "Too &lt;big&gt;." in content.html
-    assert '<script>alert("x")<_script>&.pdf' in content.text
+    assert 'incoming/<script>alert("x")</script>&.pdf' in content.text
 
 
 def test_subject_stays_on_one_line() -> None:
