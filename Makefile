@@ -11,11 +11,12 @@ CDK := cdk
 # Extra CDK options for synth, diff, deploy and destroy, e.g. make deploy ARGS="-c stage=prod".
 ARGS ?=
 
-.PHONY: help setup bootstrap synth test lint bench checks diff-local reference diff deploy destroy clean email-picture
+.PHONY: help setup bootstrap synth test lint fuzz bench checks diff-local reference diff deploy destroy clean email-picture
 
 help:
 	@echo "make synth    set up, synthesize every stack offline and show what would be deployed"
 	@echo "make test     set up, lint, type-check and run the whole test suite (checks included)"
+	@echo "make fuzz     the property tests of the mailer with many more generated uploads (a few minutes)"
 	@echo "make checks   only the checks before deploy: cfn-lint, checkov, hadolint, image, IAM, cdk-nag"
 	@echo "make diff-local  compare a fresh synth with the reviewed templates in checks/reference (offline)"
 	@echo "make reference   accept the current synth as the new reference (after a reviewed change)"
@@ -55,6 +56,9 @@ lint: setup
 
 test: lint $(CHECKOV_VENV)/.installed
 	python -m pytest
+
+fuzz: setup
+	python -m pytest tests/handler/test_properties.py --hypothesis-profile=fuzz
 
 checks: setup $(CHECKOV_VENV)/.installed
 	python -m pytest tests/checks

@@ -142,6 +142,7 @@ def run_scenario(scenario: Scenario) -> dict[str, Any]:
     from inbox_mailer.persistence import DurableDynamoDBPersistenceLayer
     from inbox_mailer.processing import Mailer
     from inbox_mailer.settings import MailerSettings
+
     max_receive_count = _stack_constant("inbox.py", "MAX_RECEIVE_COUNT")
     visibility_factor = _stack_constant("inbox.py", "VISIBILITY_TIMEOUT_FACTOR")
     batch_size = _stack_constant("mailer.py", "SQS_BATCH_SIZE")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 from typing import Any
 
@@ -53,12 +54,19 @@ mailer = Mailer(
     # A client of the default session: left to itself Powertools opens a second boto3 session, which loads
     # botocore's service data again (about 0.1 s of every cold start).
     persistence_store=DurableDynamoDBPersistenceLayer(
-        table_name=SETTINGS.idempotency_table, boto3_client=boto3.client("dynamodb")
+        table_name=SETTINGS.idempotency_table,
+        boto3_client=boto3.client("dynamodb"),
+        seconds_left=lambda: _seconds_left(idempotency_config),
     ),
     idempotency_config=idempotency_config,
     logger=logger,
     metrics=metrics,
 )
+
+
+def _seconds_left(config: IdempotencyConfig) -> float:
+    context = config.lambda_context
+    return math.inf if context is None else context.get_remaining_time_in_millis() / 1000
 
 
 @logger.inject_lambda_context

@@ -327,6 +327,28 @@ def test_a_sent_mail_is_acknowledged_even_when_its_record_cannot_be_saved(
     assert len(inbox.sent_mail()) == 1
 
 
+def test_success_write_retries_stop_before_the_timeout_and_the_mail_is_still_acknowledged(
+    inbox: Inbox, function_module: ModuleType, rewire: Callable[..., None], lambda_context: LambdaContext
+) -> None:
+    # GIVEN DynamoDB down, and 3.6 s left before the function's timeout
+    clock = FakeClock()
+    dynamodb = FlakyDynamoDB(inbox.dynamodb, failing_updates=1000)
+    store = DurableDynamoDBPersistenceLayer(
+        table_name=TABLE, boto3_client=dynamodb, sleep=clock.sleep, seconds_left=lambda: 3.6 - (clock.now - 1000.0)
+    )
+    rewire(persistence_store=store)
+    record = inbox.upload_and_receive("incoming/once.pdf", b"%PDF")
+
+    # WHEN it is handled
+    response = function_module.handler(sqs_event(record), lambda_context)
+
+    # THEN the retries stop while 2 s are still left (a timed-out batch would be mailed again), and the mailed
+    # file is acknowledged
+    assert clock.sleeps == [0.1, 0.2, 0.4, 0.8]
+    assert response == {"batchItemFailures": []}
+    assert len(inbox.sent_mail()) == 1
+
+
 def test_an_error_nobody_foresaw_fails_the_record_and_loses_nothing(
     inbox: Inbox, function_module: ModuleType, rewire: Callable[..., None], lambda_context: LambdaContext
 ) -> None:
