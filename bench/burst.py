@@ -31,7 +31,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from bench.common import LAMBDA_IMAGE, ROOT, VENV_BIN, Figure
 from checks.cdk_cli import cdk_env
@@ -235,10 +235,13 @@ def run_scenario(scenario: Scenario) -> dict[str, Any]:
                     continue
                 context = _Context(timeout_s)
                 config.register_lambda_context(context)  # type: ignore[arg-type]
-                event = {"Records": [_lambda_record(message, queue_arn) for message in messages]}
+                event = {"Records": [_lambda_record(cast(dict[str, Any], message), queue_arn) for message in messages]}
                 response = process_partial_response(
-                    event=event, record_handler=mailer.process_record, processor=processor, context=context
-                )  # type: ignore[arg-type]
+                    event=event,
+                    record_handler=mailer.process_record,
+                    processor=processor,
+                    context=cast(Any, context),
+                )
                 failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
                 for message in messages:
                     if message["MessageId"] in failed:

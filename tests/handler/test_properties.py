@@ -65,7 +65,7 @@ names = st.lists(st.one_of(st.text(min_size=1, max_size=40), st.sampled_from(HOS
     "".join
 )
 folders = st.lists(
-    st.text(alphabet=st.characters(exclude_characters="/", exclude_categories=("Cs",)), min_size=1, max_size=8),
+    st.text(alphabet=st.characters(exclude_characters="/", exclude_categories=["Cs"]), min_size=1, max_size=8),
     max_size=3,
 )
 keys = st.builds(lambda path, name: PREFIX + "".join(f"{p}/" for p in path) + name, folders, names).filter(
