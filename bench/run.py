@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import cold_start, image, per_file, synth, tests_time
+from bench import burst, cold_start, image, per_file, synth, tests_time
 from bench.common import BENCH_DIR, Figure, machine
 
 RESULTS = BENCH_DIR / "results.json"
@@ -30,7 +30,7 @@ def _size(value: float) -> str:
     return f"{value / 1024:.0f} KiB"
 
 
-def table(figures: list[Figure], per_file_cases: list[dict[str, Any]]) -> str:
+def table(figures: list[Figure], per_file_cases: list[dict[str, Any]], bursts: list[dict[str, Any]]) -> str:
     rows = [("Figure", "Value", "Reference", "Ratio", "Goal", "Met")]
     for figure in figures:
         ratio = "-" if figure.ratio is None else f"{figure.ratio:.2f}"
@@ -78,6 +78,44 @@ def table(figures: list[Figure], per_file_cases: list[dict[str, Any]]) -> str:
         )
     widths = [max(len(row[i]) for row in cases) for i in range(len(header))]
     lines += [" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in cases]
+    lines += [
+        "",
+        "Burst: N uploads at once through the handler's processing, 2 instances, moto SQS with the stack's",
+        "visibility timeout and redrive policy, SES a token bucket at rate R. Bench time runs `speed` times",
+        "faster than real time (rate x speed, durations / speed); drain and floor are in real seconds.",
+    ]
+    burst_header = [
+        "Scenario",
+        "N",
+        "R/s",
+        "Speed",
+        "Mailed",
+        "Duplicates",
+        "DLQ",
+        "Throttled",
+        "Drain",
+        "Floor",
+        "Ratio",
+    ]
+    burst_rows = [burst_header]
+    for run in bursts:
+        burst_rows.append(
+            [
+                run["scenario"],
+                str(run["files"]),
+                f"{run['rate_per_s']:g}",
+                f"{run['speed']:g}",
+                str(run["files_mailed"]),
+                str(run["duplicates"]),
+                str(run["dead_letter"]),
+                str(run["throttled_sends"]),
+                f"{run['drain_s']:.1f} s",
+                f"{run['floor_s']:.1f} s",
+                f"{run['ratio']:.2f}",
+            ]
+        )
+    widths = [max(len(row[i]) for row in burst_rows) for i in range(len(burst_header))]
+    lines += [" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in burst_rows]
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -101,6 +139,9 @@ def main() -> None:
     figures.append(per_file_figure)
     print("image ...", flush=True)
     figures.append(image.measure(synth.APP_OUT))
+    print("burst ...", flush=True)
+    burst_figure, bursts = burst.measure()
+    figures.append(burst_figure)
     elapsed = time.perf_counter() - start
 
     results: dict[str, Any] = {figure.name: figure.as_dict() for figure in figures}
@@ -109,7 +150,7 @@ def main() -> None:
     results["date"] = datetime.now(UTC).strftime("%Y-%m-%d")
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print()
-    print(table(figures, cases))
+    print(table(figures, cases, bursts))
     print()
     print(
         f"Machine: {about['cores']} cores, {about['memory_gib']} GiB, {about['cpu_model']}, "
