@@ -1,4 +1,4 @@
-"""The deployer stack: who may use the GitHub deploy role (trust) and what it may do (only hand over to a CDK deploy)."""
+"""The deployer stack: who may use the GitHub deploy role (trust), and what it may do (hand over to a CDK deploy)."""
 
 from __future__ import annotations
 
