@@ -23,8 +23,7 @@ SUBJECT_REPOSITORY = "octo-org@123456/inbox-mailer@789012"
 
 
 def _resources(template: Template, kind: str) -> dict[str, dict[str, Any]]:
-    resources: dict[str, dict[str, Any]] = template.find_resources(kind)
-    return resources
+    return {logical_id: dict(resource) for logical_id, resource in template.find_resources(kind).items()}
 
 
 def _only(template: Template, kind: str) -> tuple[str, dict[str, Any]]:
