@@ -107,6 +107,12 @@ def test_zizmor_fails_on_an_unsafe_workflow() -> None:
     assert {f.severity for f in failing} <= {"medium", "high"}
 
 
+def test_no_zizmor_finding_is_silenced() -> None:
+    # zizmor honours inline `# zizmor: ignore[...]` comments and a zizmor.yml: neither may hide a finding here.
+    assert [p.name for p in workflow_files() if "zizmor:" in p.read_text()] == []
+    assert [p for p in (ROOT / "zizmor.yml", ROOT / ".github" / "zizmor.yml") if p.exists()] == []
+
+
 def test_every_action_is_pinned_to_a_commit_with_its_release_in_a_comment() -> None:
     uses = [line for path in workflow_files() for line in path.read_text().splitlines() if "uses:" in line]
     assert len(uses) >= 9
