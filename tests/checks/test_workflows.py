@@ -7,6 +7,7 @@ runs on native arm64 with OIDC credentials only, per-stage environment and concu
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -255,7 +256,20 @@ def test_deploy_keeps_no_dependency_cache(deploy: dict[str, Any]) -> None:
 def test_the_stage_is_checked_with_the_app_rule_before_anything_else(deploy: dict[str, Any]) -> None:
     first = _steps(deploy, "deploy")[0]["run"]
     assert f"=~ {_STAGE.pattern} ]]" in first
-    assert "exit 1" in first
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod", "team-a2", "Prod", "", "dev; rm -rf ~", "$(id)", "dev\nx", "a" * 21])
+def test_the_stage_check_passes_exactly_the_stages_the_app_accepts(deploy: dict[str, Any], stage: str) -> None:
+    # GIVEN the first step's script, run by bash as on the runner, with the stage in its environment
+    script = _steps(deploy, "deploy")[0]["run"]
+    result = subprocess.run(
+        ["bash", "-e", "-c", script], env={"STAGE": stage}, capture_output=True, text=True, timeout=30, check=False
+    )
+    # THEN it lets through a stage only if the app would take it, so nothing else reaches the make command line
+    assert (result.returncode == 0) == bool(_STAGE.fullmatch(stage))
+    # AND a refused value is not echoed into the log, where it could pose as a workflow command
+    assert result.stdout.startswith("::error::") or result.returncode == 0
+    assert not stage or stage not in result.stdout
 
 
 def test_diff_runs_before_deploy_and_both_name_the_stage(deploy: dict[str, Any]) -> None:
