@@ -294,7 +294,7 @@ def _github_subject_repository(repository: str | None) -> Callable[[Any], str]:
     def parse(raw: Any) -> str:
         text = _text(raw)
         match = _GITHUB_SUBJECT_REPOSITORY.fullmatch(text)
-        # The ids must belong to the repository named in github_repository, never to another one.
+        # Owner and name must be github_repository's: the ids themselves cannot be checked offline.
         if repository is None or not match or f"{match['owner']}/{match['name']}" != repository:
             raise ValueError(text)
         return text
