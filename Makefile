@@ -17,7 +17,7 @@ help:
 	@echo "make synth    set up, synthesize every stack offline and show what would be deployed"
 	@echo "make test     set up, lint, type-check and run the whole test suite (checks included)"
 	@echo "make fuzz     the property tests of the mailer with many more generated uploads (a few minutes)"
-	@echo "make checks   only the checks before deploy: cfn-lint, checkov, hadolint, image, IAM, cdk-nag"
+	@echo "make checks   only the checks before deploy: cfn-lint, checkov, hadolint, image, IAM, cdk-nag, workflows"
 	@echo "make diff-local  compare a fresh synth with the reviewed templates in checks/reference (offline)"
 	@echo "make reference   accept the current synth as the new reference (after a reviewed change)"
 	@echo "make bench    set up, measure synth, tests, cold start, per-file cost and image weight (bench/results.json)"

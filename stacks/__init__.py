@@ -8,6 +8,7 @@ from typing import cast
 from aws_cdk import App, Environment
 from aws_cdk.app_staging_synthesizer_alpha import AppStagingSynthesizer, IStagingResources
 
+from stacks.deployer_stack import DeployerStack
 from stacks.function_stack import FunctionStack
 from stacks.registry_stack import RegistryStack
 from stacks.settings import APP_NAME, Settings
@@ -17,10 +18,15 @@ from stacks.settings import APP_NAME, Settings
 class Stacks:
     registry: RegistryStack
     function: FunctionStack
+    # Only when `github_repository` is set: the role GitHub Actions deploys with.
+    deployer: DeployerStack | None = None
 
 
 def build_stacks(app: App, settings: Settings) -> Stacks:
-    """Add both stacks to `app`: the function stack's image is staged in the registry stack's repository."""
+    """Add the stacks to `app`: the function stack's image is staged in the registry stack's repository.
+
+    With `github_repository` set, a third stack holds the role that repository's deploy workflow uses.
+    """
     env = Environment(account=settings.account, region=settings.region)
     prefix = f"{APP_NAME}-{settings.stage}"
     registry = RegistryStack(
@@ -39,4 +45,14 @@ def build_stacks(app: App, settings: Settings) -> Stacks:
         # jsii calls the staging methods with one struct argument, which mypy cannot match to the protocol.
         synthesizer=AppStagingSynthesizer.custom_resources(resources=cast(IStagingResources, registry)),
     )
-    return Stacks(registry=registry, function=function)
+    deployer = None
+    if settings.github_subject is not None:
+        deployer = DeployerStack(
+            app,
+            f"{prefix}-deployer",
+            settings=settings,
+            subject_repository=settings.github_subject,
+            env=env,
+            description=f"Role for GitHub Actions of {settings.github_repository} to deploy the {settings.stage} stage",
+        )
+    return Stacks(registry=registry, function=function, deployer=deployer)

@@ -26,6 +26,11 @@ LAMBDA_PULL_ACTIONS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 UNTAGGED_IMAGE_DAYS = 1
 
 
+def publishing_role_name(app_name: str, stage: str, region: str) -> str:
+    """The fixed name of the role that pushes the function's image: the asset manifest and CI's deploy role use it."""
+    return f"{app_name}-{stage}-publishing-{region}"
+
+
 class Registry(Construct):
     """A private ECR repository with scan on push, immutable tags and lifecycle rules.
 

@@ -20,12 +20,12 @@ from aws_cdk.app_staging_synthesizer_alpha import (
 from constructs import Construct
 
 from stacks.compliance import acknowledge
-from stacks.registry import Registry
+from stacks.registry import Registry, publishing_role_name
 from stacks.settings import APP_NAME, Settings
 
 
-def _bootstrap_value(template: str) -> str:
-    # Templates of the function stack stay in the CDK bootstrap bucket, published by the bootstrap role.
+def bootstrap_value(template: str) -> str:
+    """A CDK bootstrap name or ARN template with this app's qualifier filled in (its other placeholders stay)."""
     return template.replace("${Qualifier}", DefaultStackSynthesizer.DEFAULT_QUALIFIER)
 
 
@@ -39,7 +39,7 @@ class RegistryStack(Stack):
             self,
             "Registry",
             repository_name=settings.repository_name,
-            publishing_role_name=f"{APP_NAME}-{settings.stage}-publishing-{self.region}",
+            publishing_role_name=publishing_role_name(APP_NAME, settings.stage, self.region),
             images_to_keep=settings.images_to_keep,
             retain_on_delete=settings.retain_on_delete,
         )
@@ -70,6 +70,6 @@ class RegistryStack(Stack):
 
     def add_file(self, _asset: Any) -> FileStagingLocation:
         return FileStagingLocation(
-            bucket_name=_bootstrap_value(DefaultStackSynthesizer.DEFAULT_FILE_ASSETS_BUCKET_NAME),
-            assume_role_arn=_bootstrap_value(DefaultStackSynthesizer.DEFAULT_FILE_ASSET_PUBLISHING_ROLE_ARN),
+            bucket_name=bootstrap_value(DefaultStackSynthesizer.DEFAULT_FILE_ASSETS_BUCKET_NAME),
+            assume_role_arn=bootstrap_value(DefaultStackSynthesizer.DEFAULT_FILE_ASSET_PUBLISHING_ROLE_ARN),
         )

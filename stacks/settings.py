@@ -69,6 +69,16 @@ _STAGE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
 _PREFIX = re.compile(r"^(?:[A-Za-z0-9!_.*'()-]+/)+$")
+# GitHub: an owner is 1-39 letters, digits or single inner hyphens; a repository name is letters, digits, '.', '_', '-'.
+_GITHUB_OWNER = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"
+_GITHUB_NAME = r"[A-Za-z0-9._-]{1,100}"
+_GITHUB_REPOSITORY = re.compile(rf"^(?P<owner>{_GITHUB_OWNER})/(?P<name>{_GITHUB_NAME})$")
+# The immutable form of the OIDC sub claim: each name followed by '@' and its permanent numeric id.
+_GITHUB_SUBJECT_REPOSITORY = re.compile(rf"^(?P<owner>{_GITHUB_OWNER})@[1-9]\d*/(?P<name>{_GITHUB_NAME})@[1-9]\d*$")
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+_GITHUB_OIDC_PROVIDER_ARN = re.compile(
+    rf"^arn:aws(?:-[a-z]+)*:iam::(?P<account>\d{{12}}):oidc-provider/{re.escape(GITHUB_OIDC_HOST)}$"
+)
 
 
 def minimum_memory_mib(max_message_bytes: int) -> int:
@@ -106,6 +116,14 @@ class Settings:
     max_concurrency: int = 2
     reserved_concurrency: int | None = 2
     create_sender_identity: bool = False
+    github_repository: str | None = None
+    github_subject_repository: str | None = None
+    github_oidc_provider_arn: str | None = None
+
+    @property
+    def github_subject(self) -> str | None:
+        """The repository as GitHub's OIDC tokens name it in their `sub` claim; None when CI deploys are off."""
+        return self.github_subject_repository or self.github_repository
 
     @property
     def ses_identity(self) -> str:
@@ -143,9 +161,10 @@ class Settings:
         stage = read.value(
             "stage", defaults.stage, _matching(_STAGE), "1-20 lowercase letters, digits or '-', starting with a letter"
         )
+        account = read.optional("account", _matching(_ACCOUNT), "a 12-digit AWS account id")
         settings = cls(
             stage=stage,
-            account=read.optional("account", _matching(_ACCOUNT), "a 12-digit AWS account id"),
+            account=account,
             region=read.optional("region", _matching(_REGION), "an AWS region name such as eu-west-1"),
             repository_name=read.value(
                 "repository_name",
@@ -220,6 +239,7 @@ class Settings:
             create_sender_identity=read.value(
                 "create_sender_identity", defaults.create_sender_identity, _boolean, "true or false"
             ),
+            **_github_settings(read, account=account),
         )
         settings._check_memory_fits_largest_message()
         return settings
@@ -231,6 +251,66 @@ class Settings:
                 f"Invalid setting 'memory_mib' = {self.memory_mib}: expected at least {needed} MiB to mail a message "
                 f"of max_message_bytes ({self.max_message_bytes}); raise memory_mib or lower max_message_bytes."
             )
+
+
+def _github_settings(read: _Reader, *, account: str | None) -> dict[str, str | None]:
+    repository = read.optional(
+        "github_repository",
+        _github_repository,
+        "owner/name of the GitHub repository that may deploy, such as octo-org/inbox-mailer",
+    )
+    if repository is None:
+        subject_form = provider_form = "no value unless github_repository is set"
+    else:
+        owner, name = repository.split("/")
+        subject_form = (
+            f"{owner}@<owner id>/{name}@<repository id>, the immutable form of github_repository that GitHub's "
+            "OIDC sub claim shows for it, such as octo-org@123456/inbox-mailer@789012"
+        )
+        provider_form = (
+            f"the ARN of this account's IAM OIDC provider for {GITHUB_OIDC_HOST}, such as "
+            f"arn:aws:iam::{account or '123456789012'}:oidc-provider/{GITHUB_OIDC_HOST}"
+        )
+    return {
+        "github_repository": repository,
+        "github_subject_repository": read.optional(
+            "github_subject_repository", _github_subject_repository(repository), subject_form
+        ),
+        "github_oidc_provider_arn": read.optional(
+            "github_oidc_provider_arn", _github_oidc_provider_arn(repository, account), provider_form
+        ),
+    }
+
+
+def _github_repository(raw: Any) -> str:
+    text = _text(raw)
+    match = _GITHUB_REPOSITORY.fullmatch(text)
+    if not match or match["name"] in (".", ".."):
+        raise ValueError(text)
+    return text
+
+
+def _github_subject_repository(repository: str | None) -> Callable[[Any], str]:
+    def parse(raw: Any) -> str:
+        text = _text(raw)
+        match = _GITHUB_SUBJECT_REPOSITORY.fullmatch(text)
+        # Owner and name must be github_repository's: the ids themselves cannot be checked offline.
+        if repository is None or not match or f"{match['owner']}/{match['name']}" != repository:
+            raise ValueError(text)
+        return text
+
+    return parse
+
+
+def _github_oidc_provider_arn(repository: str | None, account: str | None) -> Callable[[Any], str]:
+    def parse(raw: Any) -> str:
+        text = _text(raw)
+        match = _GITHUB_OIDC_PROVIDER_ARN.fullmatch(text)
+        if repository is None or not match or account not in (None, match["account"]):
+            raise ValueError(text)
+        return text
+
+    return parse
 
 
 def _is_setting_key(key: str) -> bool:

@@ -39,6 +39,8 @@ class Synthesized:
     assembly: CloudAssembly
     registry: Template
     function: Template
+    # Only with `github_repository` in the context.
+    deployer: Template | None = None
 
     @property
     def outdir(self) -> Path:
@@ -71,12 +73,26 @@ def synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
         assembly=assembly,
         registry=Template.from_json(assembly.get_stack_by_name(stacks.registry.stack_name).template),
         function=Template.from_json(assembly.get_stack_by_name(stacks.function.stack_name).template),
+        deployer=None
+        if stacks.deployer is None
+        else Template.from_json(assembly.get_stack_by_name(stacks.deployer.stack_name).template),
     )
 
 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize(cdk_json_context(), tmp_path_factory.mktemp("cdk.out"))
+
+
+# A repository that may deploy, for the tests of the deployer stack (README, "Deploying from GitHub Actions").
+GITHUB_REPOSITORY = "octo-org/inbox-mailer"
+
+
+@pytest.fixture(scope="session")
+def synthesized_with_deployer(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The app of cdk.json with CI deploys on: the deployer stack beside the other two, every check attached."""
+    context = cdk_json_context() | {"github_repository": GITHUB_REPOSITORY}
+    return synthesize(context, tmp_path_factory.mktemp("cdk.out-deployer"))
 
 
 @pytest.fixture

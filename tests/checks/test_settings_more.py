@@ -122,6 +122,11 @@ def _run_app(context: dict[str, Any], outdir: Path) -> subprocess.CompletedProce
         ),
         ("recipients", "ops@example", "error: Invalid setting 'recipients' = 'ops@example': expected 1 to 50 "),
         ("recipient", "ops@example.com", "error: Unknown setting 'recipient': accepted settings are stage, "),
+        (
+            "github_repository",
+            "octo-org",
+            "error: Invalid setting 'github_repository' = 'octo-org': expected owner/name of the GitHub repository ",
+        ),
     ],
 )
 def test_the_app_exits_with_one_error_line_and_no_traceback(
