@@ -55,6 +55,8 @@ LOG_RETENTION_DAYS = (
     3653,
 )
 REMOVAL_POLICIES = ("retain", "destroy")
+# Where `cdk deploy` builds the function's image: with the local container engine, or in CodeBuild.
+IMAGE_BUILDS = ("local", "cloud")
 
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?P<domain>[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -106,6 +108,7 @@ class Settings:
     max_concurrency: int = 2
     reserved_concurrency: int | None = 2
     create_sender_identity: bool = False
+    image_build: str = "local"
 
     @property
     def ses_identity(self) -> str:
@@ -115,6 +118,10 @@ class Settings:
     @property
     def timeout(self) -> Duration:
         return Duration.seconds(self.timeout_seconds)
+
+    @property
+    def builds_in_the_cloud(self) -> bool:
+        return self.image_build == "cloud"
 
     @property
     def retain_on_delete(self) -> bool:
@@ -219,6 +226,12 @@ class Settings:
             ),
             create_sender_identity=read.value(
                 "create_sender_identity", defaults.create_sender_identity, _boolean, "true or false"
+            ),
+            image_build=read.value(
+                "image_build",
+                defaults.image_build,
+                _one_of(IMAGE_BUILDS),
+                "local (the container engine of the deploying machine) or cloud (AWS CodeBuild)",
             ),
         )
         settings._check_memory_fits_largest_message()
