@@ -173,7 +173,9 @@ class CloudImageBuild(Construct):
     def _harden_project(self, repository: ecr.IRepository) -> None:
         cfn_project: codebuild.CfnProject = self.project.node.default_child  # type: ignore[assignment]
         source: codebuild.CfnProject.SourceProperty = cfn_project.source  # type: ignore[assignment]
-        buildspec = json.loads(Stack.of(self).resolve(source.build_spec))
+        # Kept as the construct wrote it, for the tests that prove what the rewrite changes.
+        self.original_buildspec: dict[str, Any] = json.loads(Stack.of(self).resolve(source.build_spec))
+        buildspec = self.original_buildspec
         cfn_project.source = codebuild.CfnProject.SourceProperty(
             type=source.type, build_spec=json.dumps(skip_existing_tag(buildspec), indent=2)
         )
