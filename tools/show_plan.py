@@ -92,7 +92,8 @@ def main(assembly: Path) -> int:
         for image in assets.get("dockerImages", {}).values():
             for destination in image["destinations"].values():
                 print(
-                    f"    image: {image['source'].get('directory')} built for {image['source'].get('platform')}, "
+                    f"    image: {image['source'].get('directory')} built for {image['source'].get('platform')} "
+                    f"by the local container engine before this stack deploys, "
                     f"pushed to ECR repository {destination['repositoryName']}"
                 )
         for line in _cloud_builds(template):

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from checks.assembly import stack_templates
 from checks.cfn_lint import blocking, run_cfn_lint
 from checks.checkov import run_checkov, unreasoned_skips
 from checks.iam import assembly_violations
+from checks.nag import acknowledgement_problems
 from stacks.cloud_image import (
     ANSWER_TIMEOUT,
     BUILD_TIMEOUT_MINUTES,
@@ -31,7 +33,7 @@ from stacks.cloud_image import (
 )
 from stacks.mailer import ARCHITECTURE, IMAGE_DIRECTORY
 from stacks.registry import PUSH_ACTIONS
-from tests.infra.conftest import Synthesized, cdk_json_context, synthesize
+from tests.infra.conftest import ROOT, Synthesized, cdk_json_context, synthesize
 
 CLOUD = {"image_build": "cloud"}
 
@@ -122,6 +124,30 @@ def test_the_build_runs_natively_for_the_function_architecture(cloud: Synthesize
     assert environment["ComputeType"] == "BUILD_GENERAL1_SMALL"
     # Lambda refuses image indexes; without provenance buildx writes a single-platform manifest.
     assert "--provenance=false" in command
+
+
+def _plan(outdir: Path) -> list[str]:
+    shown = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "show_plan.py"), str(outdir)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return [line.strip() for line in shown.stdout.splitlines() if line.strip().startswith("image:")]
+
+
+def test_the_plan_says_where_the_image_is_built_and_pushed(cloud: Synthesized, synthesized: Synthesized) -> None:
+    tag = _image_build_properties(cloud)["imageTag"]
+    assert _plan(cloud.outdir) == [
+        "image: lambda_image built for linux/arm64 in AWS CodeBuild while this stack deploys, "
+        f"pushed to ECR repository inbox-mailer-dev as {tag}"
+    ]
+    (local,) = _plan(synthesized.outdir)
+    assert local.endswith(
+        "built for linux/arm64 by the local container engine before this stack deploys, "
+        "pushed to ECR repository inbox-mailer-dev"
+    )
 
 
 # No tag is pushed twice
@@ -388,6 +414,10 @@ def test_both_rule_packs_find_no_unacknowledged_violation_in_the_cloud_build(clo
     app = cloud.stacks.registry.node.root
     report = pack(app).validate_scope(app)
     assert [(v.rule_name, [r.construct_path for r in v.violating_resources]) for v in report.violations] == []
+
+
+def test_every_acknowledgement_of_the_cloud_build_is_narrow_and_reasoned(cloud: Synthesized) -> None:
+    assert acknowledgement_problems(cloud.stacks.registry.node.root) == []
 
 
 def test_least_privilege_holds_for_the_cloud_build(cloud: Synthesized) -> None:
