@@ -42,7 +42,7 @@ def _describe(logical_id: str, resource: dict[str, Any]) -> str:
         ]
     elif kind == "AWS::Lambda::Function":
         details = [
-            f"{props.get('PackageType')} {','.join(props.get('Architectures', []))}",
+            f"{props.get('PackageType') or props.get('Runtime')} {','.join(props.get('Architectures', ['x86_64']))}",
             f"{props.get('MemorySize')} MiB",
             f"timeout {props.get('Timeout')} s",
         ]
