@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk import aws_lambda as lambda_
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from checks.allowlist import load_section
@@ -27,6 +28,7 @@ from checks.nag import acknowledgement_problems
 from stacks.cloud_image import (
     ANSWER_TIMEOUT,
     BUILD_TIMEOUT_MINUTES,
+    HANDLER_MEMORY_MIB,
     CloudImageBuild,
     image_tag,
     skip_existing_tag,
@@ -357,6 +359,13 @@ def test_handler_log_has_retention_and_is_the_only_one_of_the_handler(cloud: Syn
         cloud.logical_id(g)
         for g in (build.build_log_group, build.handler_log_group, cloud.stacks.function.mailer.log_group)
     )
+
+
+def test_the_handler_runs_on_the_latest_node_runtime_on_arm64_with_little_memory(cloud: Synthesized) -> None:
+    handler = _resource(cloud, _build(cloud).handler)["Properties"]
+    assert handler["Runtime"] == lambda_.Runtime.NODEJS_LATEST.name
+    assert handler["Architectures"] == ["arm64"]
+    assert handler["MemorySize"] == HANDLER_MEMORY_MIB
 
 
 def test_a_build_that_never_answers_fails_the_deploy_within_the_answer_timeout(cloud: Synthesized) -> None:
