@@ -47,7 +47,9 @@ HANDLER_MEMORY_MIB = 128
 # The construct picks Node.js 22 on x86; its bundle is plain JavaScript that uses only Node built-ins and the
 # runtime's AWS SDK v3 CodeBuild client, so it runs unchanged on the latest Node.js runtime, on cheaper arm64.
 HANDLER_RUNTIME = lambda_.Runtime.NODEJS_24_X
-# Set by the handler on the build (see the construct's lambda/trigger-codebuild/index.ts).
+# The look-up's answer, kept for the commands after it: buildspec 0.2 runs a phase's commands in one shell
+# ("Shells and commands in build environments", CodeBuild user guide). `repositoryUri` and `imageTag` are set
+# on the build by the construct's handler (its lambda/trigger-codebuild/index.ts).
 _SKIP = "image_exists"
 _LOOK_UP_TAG = (
     f'if aws ecr describe-images --repository-name "${{repositoryUri#*/}}" --image-ids imageTag="$imageTag" '

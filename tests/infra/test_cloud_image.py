@@ -1,6 +1,7 @@
 """`image_build=cloud`: the image is built in CodeBuild at deploy time, into the registry's repository.
 
-One cloud synth for the module (plus one with other settings, for the rebuild test). The build's shell is run
+One cloud synth for the module, plus one with other settings for the rebuild test and one through the real CLI.
+Every checker of the default synth runs on it too. The build's shell is run
 offline with stand-ins for `aws`, `docker` and `curl`, to prove what the buildspec does with an existing tag
 and how a failure reaches CloudFormation.
 """
@@ -12,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from checks.allowlist import load_section
 from checks.assembly import stack_templates
+from checks.cdk_cli import run_cdk
 from checks.cfn_lint import blocking, run_cfn_lint
 from checks.checkov import run_checkov, unreasoned_skips
 from checks.iam import assembly_violations
@@ -88,6 +91,19 @@ def test_no_asset_manifest_holds_a_container_image_so_no_engine_is_needed(
     # THEN only the local build asks the CLI to build an image
     assert images(synthesized) == 1
     assert images(cloud) == 0
+
+
+def test_the_pinned_cli_synthesizes_the_cloud_build_with_no_image_to_build(tmp_path: Path) -> None:
+    # GIVEN `make synth ARGS="-c image_build=cloud"`, through the real CLI
+    result = run_cdk("synth", "--quiet", "-o", str(tmp_path), "-c", "image_build=cloud", timeout=300)
+    assert result.returncode == 0, result.stderr
+
+    # THEN the CLI has files to publish but no image to build, and the function stack builds it itself
+    manifests = sorted(tmp_path.glob("*.assets.json"))
+    assert len(manifests) == 2
+    assert [json.loads(m.read_text()).get("dockerImages", {}) for m in manifests] == [{}, {}]
+    template = json.loads((tmp_path / "inbox-mailer-dev-function.template.json").read_text())
+    assert [r["Type"] for r in template["Resources"].values()].count("Custom::CDKContainerImageBuild") == 1
 
 
 def test_the_function_runs_the_tag_the_build_answered_from_the_registry_repository(cloud: Synthesized) -> None:
@@ -429,16 +445,22 @@ def test_every_acknowledgement_of_the_cloud_build_is_narrow_and_reasoned(cloud: 
     assert acknowledgement_problems(cloud.stacks.registry.node.root) == []
 
 
-def test_least_privilege_holds_for_the_cloud_build(cloud: Synthesized) -> None:
+def test_least_privilege_holds_for_the_cloud_build(cloud: Synthesized, report: Callable[[str], None]) -> None:
     documents, violations = assembly_violations(cloud.outdir)
     assert [str(v) for v in violations] == []
     assert documents >= 8
+    report(f"least privilege (image_build=cloud): {documents} policy documents, 0 violations")
 
 
-def test_checkov_finds_no_failed_check_in_the_cloud_build_and_every_skip_has_a_reason(cloud: Synthesized) -> None:
+def test_checkov_finds_no_failed_check_in_the_cloud_build_and_every_skip_has_a_reason(
+    cloud: Synthesized, report: Callable[[str], None]
+) -> None:
     result = run_checkov(list(stack_templates(cloud.outdir).values()))
     assert [str(f) for f in result.failed] == []
     assert [str(s) for s in unreasoned_skips(result)] == []
+    report(
+        f"checkov (image_build=cloud): {result.passed} passed, 0 failed, {len(result.skipped)} skipped with a reason"
+    )
     handler_id = cloud.logical_id(_build(cloud).handler)
     assert {s.check_id for s in result.skipped if s.resource.endswith(handler_id)} == {
         "CKV_AWS_115",
