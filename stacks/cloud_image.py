@@ -11,8 +11,8 @@ with a link to its log) once the image is pushed. What this unit changes in it, 
 - The project's role holds exact statements only: push to this repository, read this one source archive,
   write its own log group, log in to ECR and ECR Public. The handler's role starts this one project and
   writes its own log group. Both log groups have a retention period.
-- The failure message is rewritten on one line: the construct's has a line break inside a JSON string, which
-  makes the answer to CloudFormation invalid JSON.
+- The failure message is rewritten on one line (the construct's has a line break inside a JSON string, which
+  makes the answer to CloudFormation invalid JSON), and its link points to the build's own log group.
 """
 
 from __future__ import annotations
@@ -47,6 +47,11 @@ HANDLER_MEMORY_MIB = 128
 # The construct picks Node.js 22 on x86; its bundle is plain JavaScript that uses only Node built-ins and the
 # runtime's AWS SDK v3 CodeBuild client, so it runs unchanged on the latest Node.js runtime, on cheaper arm64.
 HANDLER_RUNTIME = lambda_.Runtime.NODEJS_24_X
+# Set on the project: the name of the build's log group, for the link in the failure message.
+LOG_GROUP_VARIABLE = "BUILD_LOG_GROUP"
+# The construct's link assumes CodeBuild's default log group, /aws/codebuild/<project>, URL-encoded twice.
+_DEFAULT_LOG_GROUP_IN_LINK = "\\$252Faws\\$252Fcodebuild\\$252F$projectName"
+_LINE_BREAK_IN_REASON = "reason: \nhttps://"
 # The look-up's answer, kept for the commands after it: buildspec 0.2 runs a phase's commands in one shell
 # ("Shells and commands in build environments", CodeBuild user guide). `repositoryUri` and `imageTag` are set
 # on the build by the construct's handler (its lambda/trigger-codebuild/index.ts).
@@ -82,13 +87,22 @@ def skip_existing_tag(buildspec: dict[str, Any]) -> dict[str, Any]:
     """The construct's buildspec, made to look its tag up first and to skip build and push when it exists.
 
     Every build command is guarded rather than joined into one script, so each keeps failing the build on
-    its own; the post-build answer to CloudFormation is kept, with its failure reason on one line.
+    its own. The post-build answer to CloudFormation is kept, with its failure reason on one line and its link
+    to the log group named by `$BUILD_LOG_GROUP`. Refuses a buildspec whose answer is not the expected one.
     """
     spec: dict[str, Any] = json.loads(json.dumps(buildspec))
     build = spec["phases"]["build"]
     build["commands"] = [_LOOK_UP_TAG, *(f'[ "${_SKIP}" = yes ] || {command}' for command in build["commands"])]
     post_build = spec["phases"]["post_build"]
-    post_build["commands"] = [c.replace("reason: \nhttps://", "reason: https://") for c in post_build["commands"]]
+    answers = [c for c in post_build["commands"] if _LINE_BREAK_IN_REASON in c and _DEFAULT_LOG_GROUP_IN_LINK in c]
+    if len(answers) != 1:
+        raise ValueError("The construct's post-build answer changed: review skip_existing_tag before upgrading it")
+    post_build["commands"] = [
+        c.replace(_LINE_BREAK_IN_REASON, "reason: https://").replace(
+            _DEFAULT_LOG_GROUP_IN_LINK, f"${LOG_GROUP_VARIABLE}"
+        )
+        for c in post_build["commands"]
+    ]
     return spec
 
 
@@ -136,17 +150,14 @@ class CloudImageBuild(Construct):
         ]
         removal = RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY
 
-        # A fixed project name, so that its log group can be named before it exists (a name made from the
-        # project's generated one would be a circular reference). The log group has CodeBuild's default name
-        # for the project, which the construct's failure link points to.
+        # A name to find the project by in the console. Its log group has a generated name, so that a group
+        # retained by a destroy or a failed first deploy never blocks the next deploy.
         self.project_name = f"{stack.stack_name}-image-build"
-        self.build_log_group = self._log_group(
-            "BuildLogs", f"/aws/codebuild/{self.project_name}", log_retention_days, removal
-        )
+        self.build_log_group = self._log_group("BuildLogs", log_retention_days, removal)
         # Replaces the group the CDK adds under its default name (feature flag `useCdkManagedLogGroup`): that
         # name refers to the function, so a statement granting exactly that group would be a circular reference.
         self.handler.node.try_remove_child("LogGroup")
-        self.handler_log_group = self._log_group("HandlerLogs", None, log_retention_days, removal)
+        self.handler_log_group = self._log_group("HandlerLogs", log_retention_days, removal)
         self._harden_project(repository)
         self._harden_handler()
         # The build writes to its log group and answers CloudFormation in a bounded time.
@@ -155,8 +166,8 @@ class CloudImageBuild(Construct):
         cfn_custom.add_property_override("ServiceTimeout", int(ANSWER_TIMEOUT.to_seconds()))
         self._acknowledge_findings()
 
-    def _log_group(self, id_: str, name: str | None, retention_days: int, removal: RemovalPolicy) -> logs.LogGroup:
-        group = logs.LogGroup(self, id_, log_group_name=name)
+    def _log_group(self, id_: str, retention_days: int, removal: RemovalPolicy) -> logs.LogGroup:
+        group = logs.LogGroup(self, id_)
         self._keep_logs(group, retention_days, removal)
         return group
 
@@ -180,6 +191,19 @@ class CloudImageBuild(Construct):
         buildspec = self.original_buildspec
         cfn_project.source = codebuild.CfnProject.SourceProperty(
             type=source.type, build_spec=json.dumps(skip_existing_tag(buildspec), indent=2)
+        )
+        environment: codebuild.CfnProject.EnvironmentProperty = cfn_project.environment  # type: ignore[assignment]
+        cfn_project.environment = codebuild.CfnProject.EnvironmentProperty(
+            compute_type=environment.compute_type,
+            image=environment.image,
+            type=environment.type,
+            image_pull_credentials_type=environment.image_pull_credentials_type,
+            privileged_mode=environment.privileged_mode,
+            environment_variables=[
+                codebuild.CfnProject.EnvironmentVariableProperty(
+                    name=LOG_GROUP_VARIABLE, type="PLAINTEXT", value=self.build_log_group.log_group_name
+                )
+            ],
         )
         cfn_project.name = self.project_name
         cfn_project.timeout_in_minutes = BUILD_TIMEOUT_MINUTES
