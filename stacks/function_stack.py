@@ -1,4 +1,7 @@
-"""The function stack: the inbox, the mailer function wired to it, and the outputs to try it with."""
+"""The function stack: the inbox, the mailer function wired to it, and the outputs to try it with.
+
+With `image_build` cloud it also holds the CodeBuild build of the function's image (`CloudImageBuild`).
+"""
 
 from __future__ import annotations
 

@@ -186,6 +186,14 @@ def image_copy(tmp_path: Path) -> Path:
     return copy
 
 
+def test_the_source_archive_holds_exactly_the_build_context_of_dockerignore(cloud: Synthesized) -> None:
+    key = _image_build_properties(cloud)["sourceS3Url"]["Fn::Sub"].rsplit("/", 1)[1].removesuffix(".zip")
+    staged = cloud.outdir / cloud.asset_manifest(cloud.stacks.function.stack_name)["files"][key]["source"]["path"]
+    files = sorted(str(p.relative_to(staged)) for p in staged.rglob("*") if p.is_file())
+    package = [f"inbox_mailer/{p.name}" for p in (IMAGE_DIRECTORY / "inbox_mailer").glob("*.py")]
+    assert files == sorted(["Dockerfile", "lambda_function.py", "requirements.txt", *package])
+
+
 def test_only_a_change_to_what_the_image_is_built_from_changes_the_tag(image_copy: Path) -> None:
     # GIVEN the tag of a copy of lambda_image/
     before = image_tag(image_copy, "linux/arm64")
