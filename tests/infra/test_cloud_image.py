@@ -354,6 +354,119 @@ def test_a_construct_whose_answer_changed_is_refused_rather_than_half_rewritten(
         skip_existing_tag(changed)
 
 
+# The handler that starts the build: the construct's own code, run by the pinned Node.js with a fake AWS SDK
+# CodeBuild client (the Lambda runtime provides the real one) and a local server standing in for CloudFormation.
+
+_FAKE_CODEBUILD = """
+const fs = require("fs");
+class StartBuildCommand { constructor(input) { this.input = input; } }
+class CodeBuildClient {
+  async send(command) {
+    if (process.env.START_BUILD === "fail") {
+      const error = new Error("Project cannot be found: inbox-mailer-dev-function-image-build");
+      error.name = "ResourceNotFoundException";
+      throw error;
+    }
+    fs.appendFileSync(process.env.STARTED, JSON.stringify(command.input) + "\\n");
+    return { build: { id: "build-1" } };
+  }
+}
+module.exports = { CodeBuildClient, StartBuildCommand };
+"""
+_DRIVER = """
+const fs = require("fs");
+const http = require("http");
+const { handler } = require(process.env.HANDLER);
+const event = JSON.parse(fs.readFileSync(process.env.EVENT, "utf8"));
+const server = http.createServer((request, response) => {
+  let body = "";
+  request.on("data", (chunk) => (body += chunk));
+  request.on("end", () => { fs.writeFileSync(process.env.ANSWER, body); response.end(); });
+});
+server.listen(0, "127.0.0.1", async () => {
+  event.ResponseURL = `http://127.0.0.1:${server.address().port}/answer`;
+  await handler(event, { logStreamName: "2026/11/28/[$LATEST]handler" });
+  server.close();
+});
+"""
+
+
+def _run_handler(
+    cloud: Synthesized, tmp_path: Path, request_type: str, *, start_fails: bool = False
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """(builds started, answer sent to CloudFormation) when CloudFormation sends `request_type`."""
+    code_key = _resource(cloud, _build(cloud).handler)["Properties"]["Code"]["S3Key"].removesuffix(".zip")
+    handler = cloud.outdir / cloud.asset_manifest(cloud.stacks.function.stack_name)["files"][code_key]["source"]["path"]
+    fake = tmp_path / "node_modules" / "@aws-sdk" / "client-codebuild"
+    fake.mkdir(parents=True)
+    (fake / "index.js").write_text(_FAKE_CODEBUILD)
+    (tmp_path / "driver.js").write_text(_DRIVER)
+    properties = {
+        **_image_build_properties(cloud),
+        "repositoryUri": f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{cloud.settings.repository_name}",
+        "codeBuildProjectName": _resource(cloud, _build(cloud).project)["Properties"]["Name"],
+        "sourceS3Url": "s3://cdk-hnb659fds-assets-123456789012-eu-west-1/source.zip",
+    }
+    event = {
+        "RequestType": request_type,
+        "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/inbox-mailer-dev-function/1",
+        "RequestId": "request-1",
+        "LogicalResourceId": cloud.logical_id(_build(cloud).custom_resource),
+        "ResourceType": "Custom::CDKContainerImageBuild",
+        "ResourceProperties": properties,
+    }
+    (tmp_path / "event.json").write_text(json.dumps(event))
+    started, answer = tmp_path / "started.jsonl", tmp_path / "answer.json"
+    subprocess.run(
+        [str(ROOT / "node_modules" / ".bin" / "node"), str(tmp_path / "driver.js")],
+        env={
+            "PATH": os.environ["PATH"],
+            "NODE_PATH": str(tmp_path / "node_modules"),
+            "HANDLER": str(handler / "index.js"),
+            "EVENT": str(tmp_path / "event.json"),
+            "STARTED": str(started),
+            "ANSWER": str(answer),
+            "START_BUILD": "fail" if start_fails else "ok",
+            "AWS_REGION": "eu-west-1",
+        },
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    builds = [json.loads(line) for line in started.read_text().splitlines()] if started.exists() else []
+    return builds, json.loads(answer.read_text()) if answer.exists() else None
+
+
+def test_the_handler_starts_one_build_of_our_tag_and_leaves_the_answer_to_the_build(
+    cloud: Synthesized, tmp_path: Path
+) -> None:
+    # WHEN CloudFormation creates (or updates) the build resource
+    builds, answer = _run_handler(cloud, tmp_path, "Create")
+
+    # THEN one build of this project starts with the content tag, and the handler does not answer itself
+    (build,) = builds
+    variables = {v["name"]: v["value"] for v in build["environmentVariablesOverride"]}
+    assert build["projectName"] == _resource(cloud, _build(cloud).project)["Properties"]["Name"]
+    assert variables["imageTag"] == _build(cloud).tag
+    assert variables["repositoryUri"].endswith(f"/{cloud.settings.repository_name}")
+    assert answer is None
+
+
+def test_a_build_that_cannot_start_fails_the_deploy_with_the_reason(cloud: Synthesized, tmp_path: Path) -> None:
+    builds, answer = _run_handler(cloud, tmp_path, "Update", start_fails=True)
+    assert builds == []
+    assert answer is not None
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"] == "Project cannot be found: inbox-mailer-dev-function-image-build"
+
+
+def test_deleting_the_build_resource_builds_nothing_and_succeeds(cloud: Synthesized, tmp_path: Path) -> None:
+    builds, answer = _run_handler(cloud, tmp_path, "Delete")
+    assert builds == []
+    assert answer is not None
+    assert answer["Status"] == "SUCCESS"
+
+
 def test_the_construct_failure_answer_is_not_json_until_it_is_put_on_one_line(cloud: Synthesized) -> None:
     # GIVEN the construct's own post-build script, as it comes (a line break inside the JSON string)
     original = _build(cloud).original_buildspec
