@@ -45,6 +45,9 @@ def build_stacks(app: App, settings: Settings) -> Stacks:
         # jsii calls the staging methods with one struct argument, which mypy cannot match to the protocol.
         synthesizer=AppStagingSynthesizer.custom_resources(resources=cast(IStagingResources, registry)),
     )
+    # The local build pushes between the two stacks (the synthesizer orders them); the cloud build pushes while
+    # the function stack deploys, into a repository that must exist by then.
+    function.add_stack_dependency(registry, "the function's image is pushed to the registry's repository")
     deployer = None
     if settings.github_subject is not None:
         deployer = DeployerStack(

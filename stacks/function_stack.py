@@ -1,15 +1,21 @@
-"""The function stack: the inbox, the mailer function wired to it, and the outputs to try it with."""
+"""The function stack: the inbox, the mailer function wired to it, and the outputs to try it with.
+
+With `image_build` cloud it also holds the CodeBuild build of the function's image (`CloudImageBuild`).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
 from constructs import Construct
 
+from stacks.cloud_image import CloudImageBuild
 from stacks.inbox import Inbox
-from stacks.mailer import Mailer
+from stacks.mailer import ARCHITECTURE, IMAGE_DIRECTORY, Mailer, local_image
 from stacks.settings import Settings
 
 
@@ -23,7 +29,23 @@ class FunctionStack(Stack):
             consumer_timeout=settings.timeout,
             retain_on_delete=settings.retain_on_delete,
         )
-        self.mailer = Mailer(self, "Mailer", settings=settings, inbox=self.inbox)
+        self.cloud_image: CloudImageBuild | None = None
+        image: lambda_.DockerImageCode
+        if settings.builds_in_the_cloud:
+            self.cloud_image = CloudImageBuild(
+                self,
+                "CloudImage",
+                directory=IMAGE_DIRECTORY,
+                architecture=ARCHITECTURE,
+                # The registry stack's repository, by its fixed name: no export ties the two stacks together.
+                repository=ecr.Repository.from_repository_name(self, "Repository", settings.repository_name),
+                log_retention_days=settings.log_retention_days,
+                retain_logs=settings.retain_on_delete,
+            )
+            image = self.cloud_image.code
+        else:
+            image = local_image()
+        self.mailer = Mailer(self, "Mailer", settings=settings, inbox=self.inbox, image=image)
         if settings.create_sender_identity:
             identity = settings.ses_identity
             ses.EmailIdentity(

@@ -28,10 +28,22 @@ READ_OBJECT_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion")
 IDEMPOTENCY_ACTIONS = ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
 
 
-class Mailer(Construct):
-    """Mails every file of `inbox`'s queue to the configured recipients, once per upload."""
+def local_image() -> lambda_.DockerImageCode:
+    """The function's image as an asset: `cdk deploy` builds it with the local engine and pushes it."""
+    return lambda_.DockerImageCode.from_image_asset(
+        str(IMAGE_DIRECTORY), platform=ecr_assets.Platform.custom(ARCHITECTURE.docker_platform)
+    )
 
-    def __init__(self, scope: Construct, id_: str, *, settings: Settings, inbox: Inbox) -> None:
+
+class Mailer(Construct):
+    """Mails every file of `inbox`'s queue to the configured recipients, once per upload.
+
+    `image` is the function's code: `local_image()`, or the image a `CloudImageBuild` pushes.
+    """
+
+    def __init__(
+        self, scope: Construct, id_: str, *, settings: Settings, inbox: Inbox, image: lambda_.DockerImageCode
+    ) -> None:
         super().__init__(scope, id_)
         removal = RemovalPolicy.RETAIN if settings.retain_on_delete else RemovalPolicy.DESTROY
 
@@ -117,10 +129,7 @@ class Mailer(Construct):
             self,
             "Function",
             description="Mails each file uploaded to the inbox to the configured recipients",
-            code=lambda_.DockerImageCode.from_image_asset(
-                str(IMAGE_DIRECTORY),
-                platform=ecr_assets.Platform.custom(ARCHITECTURE.docker_platform),
-            ),
+            code=image,
             architecture=ARCHITECTURE,
             memory_size=settings.memory_mib,
             timeout=Duration.seconds(settings.timeout_seconds),

@@ -55,6 +55,8 @@ LOG_RETENTION_DAYS = (
     3653,
 )
 REMOVAL_POLICIES = ("retain", "destroy")
+# Where `cdk deploy` builds the function's image: with the local container engine, or in CodeBuild.
+IMAGE_BUILDS = ("local", "cloud")
 
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?P<domain>[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -119,6 +121,7 @@ class Settings:
     github_repository: str | None = None
     github_subject_repository: str | None = None
     github_oidc_provider_arn: str | None = None
+    image_build: str = "local"
 
     @property
     def github_subject(self) -> str | None:
@@ -133,6 +136,10 @@ class Settings:
     @property
     def timeout(self) -> Duration:
         return Duration.seconds(self.timeout_seconds)
+
+    @property
+    def builds_in_the_cloud(self) -> bool:
+        return self.image_build == "cloud"
 
     @property
     def retain_on_delete(self) -> bool:
@@ -240,6 +247,12 @@ class Settings:
                 "create_sender_identity", defaults.create_sender_identity, _boolean, "true or false"
             ),
             **_github_settings(read, account=account),
+            image_build=read.value(
+                "image_build",
+                defaults.image_build,
+                _one_of(IMAGE_BUILDS),
+                "local (the container engine of the deploying machine) or cloud (AWS CodeBuild)",
+            ),
         )
         settings._check_memory_fits_largest_message()
         return settings

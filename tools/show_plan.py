@@ -13,6 +13,7 @@ MAIN_TYPES = (
     "AWS::ECR::Repository",
     "AWS::Lambda::Function",
     "AWS::Lambda::EventSourceMapping",
+    "AWS::CodeBuild::Project",
     "AWS::IAM::Role",
     "AWS::S3::Bucket",
     "AWS::SQS::Queue",
@@ -41,7 +42,7 @@ def _describe(logical_id: str, resource: dict[str, Any]) -> str:
         ]
     elif kind == "AWS::Lambda::Function":
         details = [
-            f"{props.get('PackageType')} {','.join(props.get('Architectures', []))}",
+            f"{props.get('PackageType') or props.get('Runtime')} {','.join(props.get('Architectures', ['x86_64']))}",
             f"{props.get('MemorySize')} MiB",
             f"timeout {props.get('Timeout')} s",
         ]
@@ -50,6 +51,23 @@ def _describe(logical_id: str, resource: dict[str, Any]) -> str:
         if "RedrivePolicy" in props:
             details.append(f"to dead-letter queue after {props['RedrivePolicy'].get('maxReceiveCount')} tries")
     return f"    {kind:<34} {logical_id}" + (f"  ({'; '.join(details)})" if details else "")
+
+
+def _cloud_builds(template: dict[str, Any]) -> list[str]:
+    """The images a stack builds in AWS CodeBuild while it deploys (`image_build` cloud)."""
+    lines = []
+    for resource in template.get("Resources", {}).values():
+        if resource["Type"] != "Custom::CDKContainerImageBuild":
+            continue
+        props = resource["Properties"]
+        command = props["buildCommand"].split()
+        platform = command[command.index("--platform") + 1] if "--platform" in command else "the default platform"
+        repository = props["repositoryUri"]["Fn::Join"][1][-1].rpartition("/")[2]
+        lines.append(
+            f"    image: lambda_image built for {platform} in AWS CodeBuild while this stack deploys, "
+            f"pushed to ECR repository {repository} as {props['imageTag']}"
+        )
+    return lines
 
 
 def main(assembly: Path) -> int:
@@ -74,9 +92,12 @@ def main(assembly: Path) -> int:
         for image in assets.get("dockerImages", {}).values():
             for destination in image["destinations"].values():
                 print(
-                    f"    image: {image['source'].get('directory')} built for {image['source'].get('platform')}, "
+                    f"    image: {image['source'].get('directory')} built for {image['source'].get('platform')} "
+                    f"by the local container engine before this stack deploys, "
                     f"pushed to ECR repository {destination['repositoryName']}"
                 )
+        for line in _cloud_builds(template):
+            print(line)
         for key, output in template.get("Outputs", {}).items():
             if "Description" in output:
                 print(f"    output {key}: {output['Description']}")

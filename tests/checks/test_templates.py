@@ -99,8 +99,10 @@ def test_no_allow_statement_has_an_action_wildcard_or_an_unlisted_resource_wildc
 
 def test_the_resource_wildcard_allowlist_stays_short() -> None:
     assert sorted(load_section(IAM_SECTION)) == [
+        "ecr-public:GetAuthorizationToken",
         "ecr:GetAuthorizationToken",
         "ses:GetAccount",
+        "sts:GetServiceBearerToken",
         "xray:PutTelemetryRecords",
         "xray:PutTraceSegments",
     ]

@@ -18,6 +18,8 @@ def test_cdk_json_defaults_are_valid_and_typed() -> None:
     assert settings.account is None
     assert settings.region is None
     assert settings.ses_identity == "mailer@example.com"
+    assert settings.image_build == "local"
+    assert not settings.builds_in_the_cloud
 
 
 def test_command_line_strings_are_parsed_like_cdk_json_values() -> None:
@@ -36,8 +38,10 @@ def test_command_line_strings_are_parsed_like_cdk_json_values() -> None:
             "create_sender_identity": "true",
             "reserved_concurrency": "none",
             "max_concurrency": "5",
+            "image_build": "Cloud",
         }
     )
+    assert settings.builds_in_the_cloud
     assert settings.recipients == ("a@example.com", "b@example.org")
     assert settings.repository_name == "inbox-mailer-prod"
     assert (settings.timeout_seconds, settings.memory_mib, settings.images_to_keep) == (900, 1024, 3)
@@ -103,6 +107,8 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
     ("max_concurrency", 1, "from 2 to 1000"),
     ("reserved_concurrency", 1, "from max_concurrency (2)"),
     ("create_sender_identity", "yes", "true or false"),
+    ("image_build", "codebuild", "local (the container engine of the deploying machine) or cloud (AWS CodeBuild)"),
+    ("image_build", "", "local (the container engine"),
 ]
 
 
