@@ -1,0 +1,69 @@
+"""Stateful resources keep their logical ids: a changed id makes CloudFormation replace the resource.
+
+A rename of a construct id (or of a construct above it) changes the logical id; CloudFormation then creates a new
+resource and deletes the old one: files, messages in flight or "already mailed" markers are lost, or the deploy
+fails on a fixed name. README, "Renaming a stateful resource on purpose", says how to rename one deliberately.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.infra.conftest import Synthesized
+
+
+def _resource(template: Any, logical_id: str, kind: str) -> None:
+    resources = template.to_json()["Resources"]
+    assert logical_id in resources, f"{logical_id} is gone: a deploy would replace the {kind}"
+    assert resources[logical_id]["Type"] == kind
+
+
+def test_image_repository_keeps_its_id_so_the_images_the_function_runs_are_never_deleted(
+    synthesized: Synthesized,
+) -> None:
+    _resource(synthesized.registry, "RegistryRepositoryC6C96DCD", "AWS::ECR::Repository")
+    assert synthesized.logical_id(synthesized.stacks.registry.repository) == "RegistryRepositoryC6C96DCD"
+
+
+def test_inbox_bucket_keeps_its_id_so_a_deploy_never_replaces_it_and_loses_uploaded_files(
+    synthesized: Synthesized,
+) -> None:
+    _resource(synthesized.function, "InboxBucket1EDE8E4F", "AWS::S3::Bucket")
+    assert synthesized.logical_id(synthesized.stacks.function.inbox.bucket) == "InboxBucket1EDE8E4F"
+
+
+def test_access_log_bucket_keeps_its_id_so_the_access_history_stays(synthesized: Synthesized) -> None:
+    _resource(synthesized.function, "InboxAccessLogsB866979D", "AWS::S3::Bucket")
+    assert synthesized.logical_id(synthesized.stacks.function.inbox.access_logs) == "InboxAccessLogsB866979D"
+
+
+def test_queue_keeps_its_id_so_messages_in_flight_are_not_lost(synthesized: Synthesized) -> None:
+    _resource(synthesized.function, "InboxQueue96F60793", "AWS::SQS::Queue")
+    assert synthesized.logical_id(synthesized.stacks.function.inbox.queue) == "InboxQueue96F60793"
+
+
+def test_dead_letter_queue_keeps_its_id_so_failed_files_waiting_there_are_not_lost(synthesized: Synthesized) -> None:
+    _resource(synthesized.function, "InboxDeadLetterQueueAFDED11D", "AWS::SQS::Queue")
+    inbox = synthesized.stacks.function.inbox
+    assert synthesized.logical_id(inbox.dead_letter_queue) == "InboxDeadLetterQueueAFDED11D"
+
+
+def test_undeliverable_events_queue_keeps_its_id_so_events_waiting_there_are_not_lost(
+    synthesized: Synthesized,
+) -> None:
+    _resource(synthesized.function, "InboxUndeliverableEventsC115EECF", "AWS::SQS::Queue")
+    inbox = synthesized.stacks.function.inbox
+    assert synthesized.logical_id(inbox.undeliverable_events) == "InboxUndeliverableEventsC115EECF"
+
+
+def test_idempotency_table_keeps_its_id_so_mailed_markers_survive_and_nothing_is_mailed_twice(
+    synthesized: Synthesized,
+) -> None:
+    _resource(synthesized.function, "MailerIdempotencyTable2014A358", "AWS::DynamoDB::GlobalTable")
+    table = synthesized.stacks.function.mailer.idempotency_table
+    assert synthesized.logical_id(table) == "MailerIdempotencyTable2014A358"
+
+
+def test_log_group_keeps_its_id_so_the_function_logs_are_kept(synthesized: Synthesized) -> None:
+    _resource(synthesized.function, "MailerLogGroup4F7F9170", "AWS::Logs::LogGroup")
+    assert synthesized.logical_id(synthesized.stacks.function.mailer.log_group) == "MailerLogGroup4F7F9170"
