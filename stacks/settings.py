@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from aws_cdk import Duration
+if TYPE_CHECKING:
+    from aws_cdk import Duration
 
 T = TypeVar("T")
 
@@ -114,6 +115,9 @@ class Settings:
 
     @property
     def timeout(self) -> Duration:
+        # Imported here: the CDK starts a Node.js process, which tools that only read settings do not need.
+        from aws_cdk import Duration
+
         return Duration.seconds(self.timeout_seconds)
 
     @property
