@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from aws_cdk import Duration
@@ -105,7 +105,8 @@ class Settings:
     max_message_bytes: int = 10 * 1024 * 1024
     link_expiry_seconds: int = 3600
     max_concurrency: int = 2
-    reserved_concurrency: int | None = 2
+    # None: the event source's max_concurrency bounds the function, and a new account (10 in all) can reserve none.
+    reserved_concurrency: int | None = None
     create_sender_identity: bool = False
 
     @property
@@ -217,7 +218,7 @@ class Settings:
             max_concurrency=max_concurrency,
             reserved_concurrency=read.value(
                 "reserved_concurrency",
-                cast(int | None, max_concurrency),
+                defaults.reserved_concurrency,
                 _optional_int_between(max_concurrency, 1000),
                 f"'none' or a whole number from max_concurrency ({max_concurrency}) to 1000",
             ),

@@ -64,7 +64,7 @@ class UsageError(ValueError):
     """The command line cannot be read; the message is one line for the user."""
 
 
-class CheckFailed(Exception):
+class CheckError(Exception):
     """A check found a problem; `fix` is what the user types or does about it."""
 
     def __init__(self, problem: str, fix: str) -> None:
@@ -160,7 +160,7 @@ class Assembly:
     def read(cls, directory: Path) -> Assembly:
         manifest_path = directory / "manifest.json"
         if not manifest_path.is_file():
-            raise CheckFailed(
+            raise CheckError(
                 f"no synthesized app in {directory}", "run `make preflight` (it synthesizes before it checks)"
             )
         manifest = _json_file(manifest_path)
@@ -216,7 +216,7 @@ class Engine:
                 check=False,
             )
         except subprocess.TimeoutExpired:
-            raise CheckFailed(
+            raise CheckError(
                 f"`{self.command} {' '.join(args)}` did not answer within {ENGINE_TIMEOUT_SECONDS} s",
                 f"restart the engine (Docker Desktop, or `sudo systemctl restart docker`), {CLOUD_BUILD_HINT}",
             ) from None
@@ -228,7 +228,7 @@ def _first_line(text: str) -> str:
 
 def check_engine(engine: Engine) -> str:
     if shutil.which(engine.command) is None:
-        raise CheckFailed(
+        raise CheckError(
             f"`{engine.command}` is not installed (or not on PATH)",
             "install Docker Desktop (Windows, Mac) or Docker Engine with buildx (Linux); for Finch set "
             f"CDK_DOCKER=finch; {CLOUD_BUILD_HINT}",
@@ -237,7 +237,7 @@ def check_engine(engine: Engine) -> str:
     version = answer.stdout.strip()
     if answer.returncode != 0 or not version:
         start = "`finch vm start`" if engine.is_finch else "start Docker Desktop, or `sudo systemctl start docker`"
-        raise CheckFailed(
+        raise CheckError(
             f"`{engine.command}` is installed but its engine does not answer: {_first_line(answer.stderr)}",
             f"{start}, then run this again; {CLOUD_BUILD_HINT}",
         )
@@ -257,7 +257,7 @@ def _builder(engine: Engine) -> Builder | None:
     if answer.returncode != 0:
         if engine.is_finch:
             return None
-        raise CheckFailed(
+        raise CheckError(
             f"`{engine.command} buildx` does not work: {_first_line(answer.stderr)}",
             "install Docker's buildx plugin (Docker Desktop has it; Linux: the docker-buildx-plugin package)",
         )
@@ -278,7 +278,7 @@ def check_builder(engine: Engine) -> str:
     if builder is None:
         return f"{engine.command} builds with its own BuildKit, into its own image store"
     if builder.driver not in LOADING_DRIVERS:
-        raise CheckFailed(
+        raise CheckError(
             f"the active builder '{builder.name}' uses the {builder.driver} driver, which keeps built images "
             "out of the engine, so the deploy could not push them",
             f"{command(engine.command, 'buildx', 'use', 'default')}",
@@ -296,7 +296,7 @@ def check_arm64(engine: Engine) -> str:
         return f"{engine.command} emulates linux/arm64 in its virtual machine"
     if "linux/arm64" in builder.platforms:
         return f"emulated: builder '{builder.name}' lists linux/arm64 (QEMU registered) on {architecture or '?'}"
-    raise CheckFailed(
+    raise CheckError(
         f"the engine runs on {architecture or 'an unknown CPU'} and builder '{builder.name}' cannot build "
         "linux/arm64 (no QEMU emulation registered)",
         f"{command(engine.command, 'run', '--privileged', '--rm', 'tonistiigi/binfmt', '--install', 'arm64')} "
@@ -340,24 +340,24 @@ def resolve_target(session: boto3.Session, settings: Settings, region: str) -> t
     try:
         identity = session.client("sts", region_name=region).get_caller_identity()
     except ClientError as error:
-        raise CheckFailed(
+        raise CheckError(
             f"AWS refused the credentials ({_code(error)})",
             "`aws sso login` (SSO) or `aws configure` (access keys), then run this again",
         ) from None
     except BotoCoreError as error:
-        raise CheckFailed(
+        raise CheckError(
             f"no usable AWS credentials: {error}",
             "`aws configure` or `aws sso login`; for a named profile add --profile NAME to ARGS or set AWS_PROFILE",
         ) from None
     account = identity["Account"]
     if settings.account and settings.account != account:
-        raise CheckFailed(
+        raise CheckError(
             f"the credentials are for account {account}, but the account setting pins {settings.account}",
             f"use credentials of account {settings.account} (--profile NAME in ARGS, or AWS_PROFILE), "
             "or change the account setting",
         )
     if settings.region and settings.region != region:
-        raise CheckFailed(
+        raise CheckError(
             f"your AWS configuration's region is {region}, but the region setting pins {settings.region}",
             f"set AWS_REGION={settings.region} for this deploy, or change the region setting",
         )
@@ -373,12 +373,12 @@ def check_bootstrap(session: boto3.Session, target: Target, assembly: Assembly) 
         except ClientError as error:
             if _code(error) != "ParameterNotFound":
                 raise
-            raise CheckFailed(
+            raise CheckError(
                 f"account {target.account} is not bootstrapped in {target.region} ({parameter} does not exist)",
                 "`make bootstrap` (once per account and region)",
             ) from None
         if version < needed:
-            raise CheckFailed(
+            raise CheckError(
                 f"the CDK bootstrap in {target.region} is version {version}; this app needs at least {needed}",
                 "`make bootstrap` (upgrades it in place)",
             )
@@ -405,20 +405,20 @@ def check_sender(session: boto3.Session, target: Target, settings: Settings) -> 
             "aws", "sesv2", "create-email-identity", "--email-identity", identity, "--region", target.region
         )
         then = "publish the DNS records it shows" if is_domain else "click the link SES mails"
-        raise CheckFailed(
+        raise CheckError(
             f"{identity} is not an SES identity in {target.region}",
             f"{create}, then {then} (or SES console → Identities → Create identity); "
             "or deploy with -c create_sender_identity=true",
         )
     if settings.create_sender_identity:
-        raise CheckFailed(
+        raise CheckError(
             f"{identity} already exists in SES in {target.region}, and create_sender_identity would create it "
             "again (CloudFormation fails on an existing identity)",
             "deploy with -c create_sender_identity=false (the default)",
         )
     if status != "Success":
         how = "publish the DNS records SES shows for it" if is_domain else f"click the link SES mailed to {identity}"
-        raise CheckFailed(
+        raise CheckError(
             f"{identity} exists in SES in {target.region} but is not verified (status {status})",
             f"{how} (SES console → Identities → {identity} shows what is missing)",
         )
@@ -433,11 +433,9 @@ def check_sandbox(session: boto3.Session, target: Target, settings: Settings) ->
         return f"production access: {limits}"
     domains = sorted({r.partition("@")[2] for r in settings.recipients})
     status = _verified(session, target, [*settings.recipients, *domains])
-    unverified = [
-        r for r in settings.recipients if "Success" not in (status.get(r), status.get(r.partition("@")[2]))
-    ]
+    unverified = [r for r in settings.recipients if "Success" not in (status.get(r), status.get(r.partition("@")[2]))]
     if unverified:
-        raise CheckFailed(
+        raise CheckError(
             f"sandbox ({limits}): SES sends only to verified addresses, and these recipients are not: "
             + ", ".join(unverified),
             "verify each (SES console → Identities → Create identity → Email address, then its link), "
@@ -455,7 +453,7 @@ def check_concurrency(session: boto3.Session, target: Target, settings: Settings
     unreserved = int(limit.get("UnreservedConcurrentExecutions", 0))
     room = unreserved - min(LAMBDA_MINIMUM_UNRESERVED, total)
     if reserved > room:
-        raise CheckFailed(
+        raise CheckError(
             f"reserved_concurrency {reserved} does not fit: the account runs {total} functions at once in "
             f"{target.region}, {unreserved} unreserved, and Lambda keeps {min(LAMBDA_MINIMUM_UNRESERVED, total)} "
             "unreserved",
@@ -487,7 +485,7 @@ def check_repository(session: boto3.Session, target: Target, settings: Settings,
     if any(r.get("PhysicalResourceId") == name for r in resources):
         return f"{name} belongs to the {stack} stack"
     delete = command("aws", "ecr", "delete-repository", "--repository-name", name, "--force", "--region", target.region)
-    raise CheckFailed(
+    raise CheckError(
         f"repository {name} already exists in {target.region} but the {stack} stack does not own it (kept by "
         "removal_policy retain when a stage was destroyed); CloudFormation would fail on its name",
         f"adopt it: {command('node_modules/.bin/cdk', 'import', stack)} with the same -c options, answering {name} "
@@ -506,20 +504,20 @@ def check_image_tag(session: boto3.Session, target: Target, assembly: Assembly) 
         except ClientError as error:
             if _code(error) not in ("RepositoryNotFoundException", "ImageNotFoundException"):
                 raise
-            found.append(f"tag {image.tag[:12]}… is new: the deploy builds and pushes it")
+            found.append(f"this image is not in {image.repository} yet: the deploy builds and pushes it")
             continue
-        media_type = next(iter(details["imageDetails"]), {}).get("imageManifestMediaType", "")
+        media_type = next((d.get("imageManifestMediaType", "") for d in details["imageDetails"]), "")
         if media_type in INDEX_MEDIA_TYPES:
             delete = command(
                 "aws", "ecr", "batch-delete-image", "--repository-name", image.repository,
                 "--image-ids", f"imageTag={image.tag}", "--region", target.region,
             )  # fmt: skip
-            raise CheckFailed(
+            raise CheckError(
                 f"tag {image.tag} in {image.repository} holds an image index ({media_type}), which Lambda refuses; "
                 "the deploy never replaces an existing tag",
                 f"delete that tag: {delete} (or change lambda_image/, which makes a new tag)",
             )
-        found.append(f"tag {image.tag[:12]}… is already pushed ({media_type or 'single image'}): the deploy reuses it")
+        found.append(f"this image is already in {image.repository} ({media_type}): the deploy reuses it")
     return "; ".join(found)
 
 
@@ -529,7 +527,7 @@ def check_image_tag(session: boto3.Session, target: Target, assembly: Assembly) 
 def _attempt(name: str, check: Callable[[], str]) -> Result:
     try:
         return Result(name, True, check())
-    except CheckFailed as failure:
+    except CheckError as failure:
         return Result(name, False, failure.problem, failure.fix)
     except ClientError as error:
         operation = error.operation_name
@@ -582,7 +580,7 @@ def aws_results(session: boto3.Session, settings: Settings, region: str, assembl
     target = target_holder[0]
     try:
         assembly = Assembly.read(assembly_dir)
-    except CheckFailed as failure:
+    except CheckError as failure:
         yield Result("CDK bootstrap", False, failure.problem, failure.fix)
         for name in AWS_CHECK_NAMES[1:]:
             yield Result(name, None, "not checked: needs a synthesized app")
@@ -653,7 +651,8 @@ def settings_module() -> ModuleType:
     if loaded is not None:
         return loaded
     spec = importlib.util.spec_from_file_location("stacks.settings", ROOT / "stacks" / "settings.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -666,9 +665,7 @@ def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -
     try:
         invocation = parse_cdk_args(sys.argv[1:] if argv is None else argv)
         project = _json_file(ROOT / "cdk.json")
-        settings: Settings = settings_types.Settings.from_context(
-            merged_context(ROOT, invocation.context, Path.home())
-        )
+        settings: Settings = settings_types.Settings.from_context(merged_context(ROOT, invocation.context, Path.home()))
         session = boto3.Session(profile_name=invocation.profile)
     except (UsageError, settings_types.SettingsError, BotoCoreError) as error:
         console.print(Text(f"error: {error}", "bold red"), soft_wrap=True)
