@@ -441,7 +441,7 @@ def check_sandbox(session: boto3.Session, target: Target, settings: Settings) ->
             "verify each (SES console → Identities → Create identity → Email address, then its link), "
             "or request production access (SES console → Account dashboard)",
         )
-    return f"sandbox ({limits}); all {len(settings.recipients)} recipients are verified"
+    return f"sandbox ({limits}); every recipient is verified"
 
 
 def check_concurrency(session: boto3.Session, target: Target, settings: Settings) -> str:

@@ -192,7 +192,7 @@ def test_a_domain_identity_pending_verification_says_to_publish_its_records(
 def test_the_sandbox_passes_when_every_recipient_is_verified(session: boto3.Session, settings: Settings) -> None:
     session.client("ses").verify_email_identity(EmailAddress="ops@example.com")
     assert check_sandbox(session, TARGET, settings) == (
-        "sandbox (200 mails a day, 1 per second); all 1 recipients are verified"
+        "sandbox (200 mails a day, 1 per second); every recipient is verified"
     )
 
 
