@@ -38,7 +38,13 @@ def docker_calls(
     # GIVEN an account (moto) holding the app's repository, and a fake engine that records what it is asked
     work = tmp_path_factory.mktemp("cli-build")
     credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    ecr = boto3.client("ecr", endpoint_url=moto_server, region_name=REGION, **_lower(credentials))
+    ecr = boto3.client(
+        "ecr",
+        endpoint_url=moto_server,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     (image,) = json.loads((synthesized.outdir / "inbox-mailer-dev-function.assets.json").read_text())[
         "dockerImages"
     ].values()
@@ -59,10 +65,6 @@ def docker_calls(
     )  # fmt: skip
     assert log.exists(), "the CLI never called the engine"
     return [json.loads(line) for line in log.read_text().splitlines()]
-
-
-def _lower(credentials: dict[str, str]) -> dict[str, str]:
-    return {key.lower(): value for key, value in credentials.items()}
 
 
 def test_the_pinned_cli_builds_without_default_attestations(docker_calls: list[dict[str, Any]]) -> None:
