@@ -26,7 +26,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 from rich.console import Console
 from rich.text import Text
 
@@ -343,6 +343,10 @@ def resolve_target(session: boto3.Session, settings: Settings, region: str) -> t
         raise CheckError(
             f"AWS refused the credentials ({_code(error)})",
             "`aws sso login` (SSO) or `aws configure` (access keys), then run this again",
+        ) from None
+    except (EndpointConnectionError, ConnectTimeoutError) as error:
+        raise CheckError(
+            f"AWS could not be reached: {error}", "check your network (and AWS_ENDPOINT_URL, if you set it)"
         ) from None
     except BotoCoreError as error:
         raise CheckError(

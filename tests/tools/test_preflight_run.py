@@ -229,6 +229,10 @@ def test_make_deploy_stops_before_the_deploy_when_a_check_fails(
     # THEN it failed on the preflight, and the CLI was asked to synthesize but never to deploy
     assert result.returncode != 0
     assert "✘ Container engine" in result.stdout
+    assert (
+        '✘ AWS credentials     AWS could not be reached: Could not connect to the endpoint URL: "http://127.0.0.1:9/"'
+        in (result.stdout)
+    )
     assert "nothing was built or deployed." in result.stdout
     assert log.read_text().splitlines() == [f"synth --quiet -o {synthesized.outdir}"]
 
