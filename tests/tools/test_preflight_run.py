@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from rich.console import Console
 
@@ -265,3 +266,35 @@ def test_the_readme_shows_real_runs(
     for lines in (new_account, ready):
         block = "\n".join([header, *lines])
         assert block in readme, f"README.md should show this run:\n{block}"
+
+
+def test_a_read_the_credentials_may_not_make_fails_that_check_with_the_reason(
+    session: boto3.Session, synthesized: Synthesized, tmp_path: Path
+) -> None:
+    # GIVEN a role that may deploy but not read the bootstrap version
+    make_ready(session, synthesized.settings, synthesized.outdir)
+
+    def deny(**_: object) -> None:
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not for you"}}, "GetParameter")
+
+    session.events.register("before-call.ssm.GetParameter", deny)
+    ready, lines = run(synthesized.settings, session, synthesized.outdir, fake_engine(tmp_path, "healthy"))
+    # THEN that check fails with AWS's reason and the way out, and the others still run
+    assert not ready
+    assert line_of(lines, "CDK bootstrap") == (
+        "✘ CDK bootstrap       AWS refused GetParameter: AccessDeniedException: not for you"
+    )
+    assert fix_of(lines, "CDK bootstrap") == (
+        "give your credentials read access to it, or skip the preflight with PREFLIGHT=0 if you know why"
+    )
+    assert line_of(lines, "SES sender").startswith("✔ ")
+
+
+def test_without_a_synthesized_app_the_account_checks_say_to_synthesize(
+    session: boto3.Session, synthesized: Synthesized, tmp_path: Path
+) -> None:
+    ready, lines = run(synthesized.settings, session, tmp_path / "cdk.out", fake_engine(tmp_path, "healthy"))
+    assert not ready
+    assert line_of(lines, "CDK bootstrap") == f"✘ CDK bootstrap       no synthesized app in {tmp_path / 'cdk.out'}"
+    assert fix_of(lines, "CDK bootstrap") == "run `make preflight` (it synthesizes before it checks)"
+    assert line_of(lines, "Image tag") == "- Image tag           not checked: needs a synthesized app"
