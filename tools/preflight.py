@@ -42,6 +42,8 @@ AWS_OPERATIONS = (
     "ses:GetIdentityVerificationAttributes",
     "ses:GetAccount",
     "lambda:GetAccountSettings",
+    "cloudformation:DescribeStacks",
+    "lambda:GetFunctionConcurrency",
     "ecr:DescribeRepositories",
     "cloudformation:DescribeStackResources",
     "ecr:DescribeImages",
@@ -154,6 +156,7 @@ class Assembly:
     directory: Path
     bootstrap_versions: dict[str, int]  # SSM parameter → the highest version any artifact requires
     repository_stacks: dict[str, str]  # repository name → the stack that declares it
+    function_outputs: tuple[tuple[str, str], ...]  # (stack, output) of each output naming a function
     images: tuple[ImageDestination, ...]
 
     @classmethod
@@ -167,17 +170,25 @@ class Assembly:
         versions: dict[str, int] = {}
         repositories: dict[str, str] = {}
         images: list[ImageDestination] = []
-        for name, artifact in manifest.get("artifacts", {}).items():
+        function_outputs: list[tuple[str, str]] = []
+        for artifact_id, artifact in manifest.get("artifacts", {}).items():
             properties = artifact.get("properties", {})
+            name = properties.get("stackName", artifact_id)
             parameter = properties.get("bootstrapStackVersionSsmParameter")
             if parameter and "requiresBootstrapStackVersion" in properties:
                 versions[parameter] = max(versions.get(parameter, 0), int(properties["requiresBootstrapStackVersion"]))
             if artifact.get("type") == "aws:cloudformation:stack":
                 template = _json_file(directory / properties["templateFile"])
-                for resource in template.get("Resources", {}).values():
+                resources = template.get("Resources", {})
+                for resource in resources.values():
                     repository = resource.get("Properties", {}).get("RepositoryName")
                     if resource.get("Type") == "AWS::ECR::Repository" and isinstance(repository, str):
                         repositories[repository] = name
+                function_outputs.extend(
+                    (name, key)
+                    for key, output in template.get("Outputs", {}).items()
+                    if resources.get(str(output.get("Value", {}).get("Ref")), {}).get("Type") == "AWS::Lambda::Function"
+                )
             if artifact.get("type") == "cdk:asset-manifest":
                 assets = _json_file(directory / properties["file"])
                 for image in assets.get("dockerImages", {}).values():
@@ -189,6 +200,7 @@ class Assembly:
             directory=directory,
             bootstrap_versions=versions,
             repository_stacks=repositories,
+            function_outputs=tuple(function_outputs),
             images=tuple(dict.fromkeys(images)),
         )
 
@@ -448,13 +460,33 @@ def check_sandbox(session: boto3.Session, target: Target, settings: Settings) ->
     return f"sandbox ({limits}); every recipient is verified"
 
 
-def check_concurrency(session: boto3.Session, target: Target, settings: Settings) -> str:
+def _reserved_by_deployed_functions(session: boto3.Session, target: Target, assembly: Assembly) -> int:
+    """What this app's functions already reserve: a redeploy gives it back before it reserves again."""
+    cloudformation = session.client("cloudformation", region_name=target.region)
+    functions = session.client("lambda", region_name=target.region)
+    held = 0
+    for stack, output in assembly.function_outputs:
+        try:
+            (deployed,) = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+        except ClientError as error:
+            if _code(error) != "ValidationError":  # the stack does not exist yet
+                raise
+            continue
+        name = next((o.get("OutputValue") for o in deployed.get("Outputs", []) if o.get("OutputKey") == output), None)
+        if name:
+            held += int(functions.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions", 0))
+    return held
+
+
+def check_concurrency(session: boto3.Session, target: Target, settings: Settings, assembly: Assembly) -> str:
     reserved = settings.reserved_concurrency
     if reserved is None:
         return f"no reservation (the default): the event source runs at most {settings.max_concurrency} at once"
     limit = session.client("lambda", region_name=target.region).get_account_settings()["AccountLimit"]
     total = int(limit.get("ConcurrentExecutions", 0))
-    unreserved = int(limit.get("UnreservedConcurrentExecutions", 0))
+    unreserved = int(limit.get("UnreservedConcurrentExecutions", 0)) + _reserved_by_deployed_functions(
+        session, target, assembly
+    )
     room = unreserved - min(LAMBDA_MINIMUM_UNRESERVED, total)
     if reserved > room:
         raise CheckError(
@@ -592,7 +624,7 @@ def aws_results(session: boto3.Session, settings: Settings, region: str, assembl
     yield _attempt("CDK bootstrap", lambda: check_bootstrap(session, target, assembly))
     yield _attempt("SES sender", lambda: check_sender(session, target, settings))
     yield _attempt("SES sandbox", lambda: check_sandbox(session, target, settings))
-    yield _attempt("Lambda concurrency", lambda: check_concurrency(session, target, settings))
+    yield _attempt("Lambda concurrency", lambda: check_concurrency(session, target, settings, assembly))
     yield from _in_sequence(
         [
             ("Image repository", lambda: check_repository(session, target, settings, assembly)),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -74,6 +76,7 @@ def test_the_assembly_states_what_the_deploy_needs(synthesized: Synthesized, ass
     assert assembly.bootstrap_versions == {"/cdk-bootstrap/hnb659fds/version": max(required.values())}
     assert assembly.repository_stacks == {"inbox-mailer-dev": "inbox-mailer-dev-registry"}
     assert [image.repository for image in assembly.images] == ["inbox-mailer-dev"]
+    assert assembly.function_outputs == (("inbox-mailer-dev-function", "FunctionName"),)
 
 
 def test_credentials_name_the_account_and_region(session: boto3.Session, settings: Settings) -> None:
@@ -222,21 +225,21 @@ def test_production_access_skips_the_recipients(
 
 
 def test_the_default_reserves_nothing_and_asks_aws_nothing(
-    session: boto3.Session, canned: CannedAnswers, settings: Settings
+    session: boto3.Session, canned: CannedAnswers, settings: Settings, assembly: Assembly
 ) -> None:
     assert settings.reserved_concurrency is None
-    assert check_concurrency(session, TARGET, settings) == (
+    assert check_concurrency(session, TARGET, settings, assembly) == (
         "no reservation (the default): the event source runs at most 2 at once"
     )
     assert canned.calls == []
 
 
 def test_a_reservation_on_a_new_account_is_refused_with_the_default_as_fix(
-    session: boto3.Session, settings: Settings
+    session: boto3.Session, settings: Settings, assembly: Assembly
 ) -> None:
     # GIVEN a new account (10 concurrent executions in all) and a reservation of 2
     with pytest.raises(CheckError) as failure:
-        check_concurrency(session, TARGET, replace(settings, reserved_concurrency=2))
+        check_concurrency(session, TARGET, replace(settings, reserved_concurrency=2), assembly)
     assert failure.value.problem == (
         f"reserved_concurrency 2 does not fit: the account runs 10 functions at once in {REGION}, 10 unreserved, "
         "and Lambda keeps 10 unreserved"
@@ -247,10 +250,42 @@ def test_a_reservation_on_a_new_account_is_refused_with_the_default_as_fix(
     )
 
 
-def test_a_reservation_that_fits_passes(session: boto3.Session, canned: CannedAnswers, settings: Settings) -> None:
+def test_a_reservation_that_fits_passes(
+    session: boto3.Session, canned: CannedAnswers, settings: Settings, assembly: Assembly
+) -> None:
     canned.lambda_settings = {"AccountLimit": {"ConcurrentExecutions": 1000, "UnreservedConcurrentExecutions": 1000}}
-    detail = check_concurrency(session, TARGET, replace(settings, reserved_concurrency=2))
+    detail = check_concurrency(session, TARGET, replace(settings, reserved_concurrency=2), assembly)
     assert detail == "reserving 2 of 1000 leaves 998 unreserved"
+
+
+def _deployed_function_holding(session: boto3.Session, assembly: Assembly, reserved: int) -> None:
+    """The function stack as a deploy left it: its output names a function that reserves `reserved`."""
+    ((stack, output),) = assembly.function_outputs
+    role = session.client("iam").create_role(RoleName="mailer", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context): pass")
+    functions = session.client("lambda")
+    functions.create_function(
+        FunctionName="mailer", Runtime="python3.13", Role=role, Handler="handler.handler",
+        Code={"ZipFile": code.getvalue()},
+    )  # fmt: skip
+    functions.put_function_concurrency(FunctionName="mailer", ReservedConcurrentExecutions=reserved)
+    template = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}, "Outputs": {output: {"Value": "mailer"}}}
+    session.client("cloudformation").create_stack(StackName=stack, TemplateBody=json.dumps(template))
+
+
+def test_a_redeploy_counts_the_reservation_the_function_already_holds(
+    session: boto3.Session, canned: CannedAnswers, settings: Settings, assembly: Assembly
+) -> None:
+    # GIVEN the function deployed with a reservation of 900, leaving 100 unreserved (Lambda's minimum)
+    _deployed_function_holding(session, assembly, 900)
+    canned.lambda_settings = {"AccountLimit": {"ConcurrentExecutions": 1000, "UnreservedConcurrentExecutions": 100}}
+    # WHEN the same reservation is deployed again; THEN it fits, since the function gives its own back first
+    detail = check_concurrency(session, TARGET, replace(settings, reserved_concurrency=900), assembly)
+    assert detail == "reserving 900 of 1000 leaves 100 unreserved"
+    with pytest.raises(CheckError):
+        check_concurrency(session, TARGET, replace(settings, reserved_concurrency=901), assembly)
 
 
 def test_a_new_repository_passes(session: boto3.Session, settings: Settings, assembly: Assembly) -> None:
@@ -337,8 +372,9 @@ def test_every_aws_call_the_preflight_can_make_only_reads(
 ) -> None:
     # GIVEN an account where every branch that calls AWS is taken: a reservation, an owned repository, a pushed tag
     make_ready(session, settings, synthesized.outdir)
-    canned.lambda_settings = {"AccountLimit": {"ConcurrentExecutions": 1000, "UnreservedConcurrentExecutions": 1000}}
+    canned.lambda_settings = {"AccountLimit": {"ConcurrentExecutions": 1000, "UnreservedConcurrentExecutions": 998}}
     _registry_stack_with_repository(session)
+    _deployed_function_holding(session, assembly, 2)
     session.client("ecr").put_image(
         repositoryName="inbox-mailer-dev", imageManifest=json.dumps(SINGLE), imageTag=assembly.images[0].tag
     )
@@ -349,7 +385,7 @@ def test_every_aws_call_the_preflight_can_make_only_reads(
     check_bootstrap(session, target, assembly)
     check_sender(session, target, reserving)
     check_sandbox(session, target, reserving)
-    check_concurrency(session, target, reserving)
+    check_concurrency(session, target, reserving, assembly)
     check_repository(session, target, reserving, assembly)
     check_image_tag(session, target, assembly)
     # THEN the calls made are exactly the listed ones, and every one of them is a read
