@@ -10,8 +10,10 @@ export CDK_DISABLE_VERSION_CHECK := 1
 CDK := cdk
 # Extra CDK options for synth, diff, deploy and destroy, e.g. make deploy ARGS="-c stage=prod".
 ARGS ?=
+# `make deploy` runs the preflight first; PREFLIGHT=0 skips it (README, "First deploy").
+PREFLIGHT ?= 1
 
-.PHONY: help setup bootstrap synth test lint fuzz bench checks diff-local reference diff deploy destroy clean email-picture
+.PHONY: help setup bootstrap synth test lint fuzz bench checks diff-local reference diff preflight deploy destroy clean email-picture
 
 help:
 	@echo "make synth    set up, synthesize every stack offline and show what would be deployed"
@@ -23,7 +25,8 @@ help:
 	@echo "make bench    set up, measure synth, tests, cold start, per-file cost and image weight (bench/results.json)"
 	@echo "make bootstrap  once per account and region: the CDK's bootstrap stack (needs AWS credentials)"
 	@echo "make diff     compare with what is deployed (needs AWS credentials)"
-	@echo "make deploy   build the image, push it to the project's registry and deploy (cdk deploy --all)"
+	@echo "make preflight  check this machine and the AWS account can deploy (read-only, needs AWS credentials)"
+	@echo "make deploy   preflight, then build the image, push it to the project's registry and deploy (cdk deploy --all)"
 	@echo "make destroy  delete the stacks (retained resources stay; see README)"
 	@echo "Pass CDK options with ARGS, e.g. make synth ARGS=\"-c stage=prod -c recipients=a@example.com\""
 
@@ -78,7 +81,12 @@ bootstrap: setup
 diff: setup
 	$(CDK) diff --all $(ARGS)
 
-deploy: setup
+# Synthesizes first: the bootstrap version and the image tag are read from the assembly the deploy will use.
+preflight: setup
+	$(CDK) synth --quiet $(ARGS)
+	python tools/preflight.py $(ARGS)
+
+deploy: setup $(if $(filter 0,$(PREFLIGHT)),,preflight)
 	$(CDK) deploy --all $(ARGS)
 
 destroy: setup

@@ -206,6 +206,13 @@ class Mailer(Construct):
             "The function only talks to public AWS endpoints (S3, SES, DynamoDB, X-Ray, CloudWatch), so a VPC "
             "would add NAT or endpoint costs without reaching anything private.",
         )
+        if settings.reserved_concurrency is None:
+            skip_checkov(
+                self.function,
+                "CKV_AWS_115",
+                "The SQS event source's maximum concurrency already bounds how many copies run at once; a "
+                "reservation takes concurrency a new account (10 in all) cannot give, so it is an opt-in setting.",
+            )
         skip_checkov(
             self.function,
             "CKV_AWS_173",

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from aws_cdk import Duration
+if TYPE_CHECKING:
+    from aws_cdk import Duration
 
 T = TypeVar("T")
 
@@ -116,7 +117,8 @@ class Settings:
     max_message_bytes: int = 10 * 1024 * 1024
     link_expiry_seconds: int = 3600
     max_concurrency: int = 2
-    reserved_concurrency: int | None = 2
+    # None: the event source's max_concurrency bounds the function, and a new account (10 in all) can reserve none.
+    reserved_concurrency: int | None = None
     create_sender_identity: bool = False
     github_repository: str | None = None
     github_subject_repository: str | None = None
@@ -135,6 +137,9 @@ class Settings:
 
     @property
     def timeout(self) -> Duration:
+        # Imported here: the CDK starts a Node.js process, which tools that only read settings do not need.
+        from aws_cdk import Duration
+
         return Duration.seconds(self.timeout_seconds)
 
     @property
@@ -239,7 +244,7 @@ class Settings:
             max_concurrency=max_concurrency,
             reserved_concurrency=read.value(
                 "reserved_concurrency",
-                cast(int | None, max_concurrency),
+                defaults.reserved_concurrency,
                 _optional_int_between(max_concurrency, 1000),
                 f"'none' or a whole number from max_concurrency ({max_concurrency}) to 1000",
             ),

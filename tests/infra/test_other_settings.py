@@ -17,7 +17,7 @@ OTHER_SETTINGS = {
     "recipients": "a@example.org,b@example.org",
     "create_sender_identity": "true",
     "removal_policy": "destroy",
-    "reserved_concurrency": "none",
+    "reserved_concurrency": "6",
     "max_concurrency": "4",
     "timeout_seconds": "120",
     "memory_mib": "1024",
@@ -74,9 +74,9 @@ def test_destroy_removal_policy_deletes_repository_bucket_and_logs(other: Synthe
     assert log_group["DeletionPolicy"] == "Delete"
 
 
-def test_no_reserved_concurrency_when_set_to_none_and_the_rest_follows_the_settings(other: Synthesized) -> None:
+def test_a_reservation_when_one_is_set_and_the_rest_follows_the_settings(other: Synthesized) -> None:
     props = _function(other)
-    assert "ReservedConcurrentExecutions" not in props
+    assert props["ReservedConcurrentExecutions"] == 6
     assert (props["Timeout"], props["MemorySize"]) == (120, 1024)
     assert props["Environment"]["Variables"]["RECIPIENTS"] == "a@example.org,b@example.org"
     assert props["Environment"]["Variables"]["INBOX_PREFIX"] == "drop/box/"

@@ -52,8 +52,12 @@ def test_command_line_strings_are_parsed_like_cdk_json_values() -> None:
     assert settings.ses_identity == "example.com"
 
 
-def test_reserved_concurrency_defaults_to_the_maximum_concurrency() -> None:
-    assert Settings.from_context({"max_concurrency": 7}).reserved_concurrency == 7
+def test_reserved_concurrency_defaults_to_none_and_a_number_still_reserves() -> None:
+    # A new account (10 concurrent executions in all) cannot reserve any: the default must not ask for it.
+    assert Settings().reserved_concurrency is None
+    assert Settings.from_context({"max_concurrency": 7}).reserved_concurrency is None
+    assert Settings.from_context({"max_concurrency": 7, "reserved_concurrency": "9"}).reserved_concurrency == 9
+    assert Settings.from_context({"reserved_concurrency": 2}).reserved_concurrency == 2
 
 
 def test_cdk_own_context_keys_are_not_taken_for_settings() -> None:
