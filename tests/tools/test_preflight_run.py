@@ -7,7 +7,6 @@ import os
 import stat
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ from moto import mock_aws
 from rich.console import Console
 
 import tools.preflight as preflight
-from stacks.settings import Settings
 from tests.conftest import ROOT, Synthesized
 from tests.tools.preflight_support import REGION, CannedAnswers, fake_engine, fix_of, line_of, make_ready, run
 from tools.preflight import Engine, merged_context, parse_cdk_args
@@ -112,26 +110,16 @@ def test_engine_checks_can_be_skipped_for_a_cloud_build(
     )
 
 
-def test_the_command_line_skips_the_engine_when_the_settings_say_cloud(
-    monkeypatch: pytest.MonkeyPatch, synthesized: Synthesized
-) -> None:
-    # GIVEN settings that carry image_build=cloud (the setting of the cloud build)
-    @dataclass(frozen=True, kw_only=True)
-    class CloudSettings(Settings):
-        image_build: str = "cloud"
-
-    class Module:
-        Settings = CloudSettings
-        SettingsError = ValueError
-
+def test_the_command_line_skips_the_engine_when_the_settings_say_cloud(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN the preflight with its checks replaced by a recorder
     seen: dict[str, Any] = {}
-    monkeypatch.setattr(preflight, "settings_module", lambda: Module)
     monkeypatch.setattr(preflight, "run_preflight", lambda *_, **kwargs: seen.update(kwargs) or True)
-    # WHEN the tool starts
-    assert preflight.main([], console=Console(file=io.StringIO())) == 0
+
+    # WHEN the tool starts with image_build=cloud (the image is built in CodeBuild)
+    assert preflight.main(["-c", "image_build=cloud"], console=Console(file=io.StringIO())) == 0
+
     # THEN it asks for no engine checks; with the default settings it does
     assert seen["engine_checks"] is False
-    monkeypatch.setattr(Module, "Settings", Settings)
     preflight.main([], console=Console(file=io.StringIO()))
     assert seen["engine_checks"] is True
 
