@@ -10,6 +10,7 @@ from constructs import Construct
 
 from stacks.inbox import Inbox
 from stacks.mailer import Mailer
+from stacks.operations import Operations
 from stacks.settings import Settings
 
 
@@ -24,6 +25,7 @@ class FunctionStack(Stack):
             retain_on_delete=settings.retain_on_delete,
         )
         self.mailer = Mailer(self, "Mailer", settings=settings, inbox=self.inbox)
+        self.operations = Operations(self, "Operations", settings=settings, inbox=self.inbox, mailer=self.mailer)
         if settings.create_sender_identity:
             identity = settings.ses_identity
             ses.EmailIdentity(
@@ -48,3 +50,16 @@ class FunctionStack(Stack):
             description="Files that could not be mailed after every retry",
         )
         CfnOutput(self, "FunctionName", value=self.mailer.function.function_name)
+        CfnOutput(
+            self,
+            "UndeliverableEventsQueueName",
+            value=self.inbox.undeliverable_events.queue_name,
+            description="Upload events EventBridge could not put on the queue (make redrive replays them)",
+        )
+        CfnOutput(
+            self,
+            "DashboardUrl",
+            value=self.operations.dashboard_url,
+            description="The mailer's dashboard: files, queues, function, SES",
+        )
+        CfnOutput(self, "AlarmTopicArn", value=self.operations.topic.topic_arn, description="Where every alarm goes")

@@ -32,6 +32,7 @@ class MailerSettings:
     max_message_bytes: int
     link_expiry_seconds: int
     metrics_namespace: str
+    configuration_set: str
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> MailerSettings:
@@ -45,6 +46,7 @@ class MailerSettings:
             max_message_bytes=_int(environ, "MAX_MESSAGE_BYTES", minimum=1, maximum=SES_MAX_MESSAGE_BYTES),
             link_expiry_seconds=_int(environ, "LINK_EXPIRY_SECONDS", minimum=1, maximum=MAX_LINK_EXPIRY_SECONDS),
             metrics_namespace=_required(environ, "POWERTOOLS_METRICS_NAMESPACE"),
+            configuration_set=_required(environ, "SES_CONFIGURATION_SET"),
         )
 
 

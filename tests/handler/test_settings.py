@@ -20,6 +20,7 @@ REQUIRED = [
     "MAX_MESSAGE_BYTES",
     "LINK_EXPIRY_SECONDS",
     "POWERTOOLS_METRICS_NAMESPACE",
+    "SES_CONFIGURATION_SET",
 ]
 
 MALFORMED = [
@@ -54,6 +55,7 @@ def test_contract_environment_is_read_into_settings() -> None:
         max_message_bytes=1024 * 1024,
         link_expiry_seconds=3600,
         metrics_namespace="InboxMailerTest",
+        configuration_set="inbox-mailer-test",
     )
 
 
