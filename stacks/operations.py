@@ -19,6 +19,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from stacks.compliance import acknowledge
 from stacks.inbox import MAX_RECEIVE_COUNT, Inbox
 from stacks.mailer import METRICS_NAMESPACE, SERVICE_NAME, Mailer
 from stacks.metric_names import UNEXPECTED_SKIPS, Metric
@@ -262,7 +263,13 @@ class Operations(Construct):
             )
         )
         for address in settings.alarm_emails:
-            topic.add_subscription(subscriptions.EmailSubscription(address))
+            subscription = topic.add_subscription(subscriptions.EmailSubscription(address))
+            acknowledge(
+                subscription,
+                "Serverless-SNSRedrivePolicy",
+                "An alarm mail that cannot be delivered has nobody else to tell; a dead-letter queue would hold "
+                "notifications nobody reads, while the alarm itself stays red in CloudWatch and on the dashboard.",
+            )
         return topic
 
     def _alarm(
