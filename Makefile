@@ -11,7 +11,7 @@ CDK := cdk
 # Extra CDK options for synth, diff, deploy and destroy, e.g. make deploy ARGS="-c stage=prod".
 ARGS ?=
 
-.PHONY: help setup bootstrap synth test lint bench checks diff-local reference diff deploy destroy clean email-picture
+.PHONY: help setup bootstrap synth test lint bench checks diff-local reference diff deploy destroy status redrive clean email-picture
 
 help:
 	@echo "make synth    set up, synthesize every stack offline and show what would be deployed"
@@ -24,6 +24,8 @@ help:
 	@echo "make diff     compare with what is deployed (needs AWS credentials)"
 	@echo "make deploy   build the image, push it to the project's registry and deploy (cdk deploy --all)"
 	@echo "make destroy  delete the stacks (retained resources stay; see README)"
+	@echo "make status   one screen of the deployed app: queues, alarms, last failures, SES, image (read-only)"
+	@echo "make redrive  move failed files back to the queue; make redrive DRY_RUN=1 only shows what would move"
 	@echo "Pass CDK options with ARGS, e.g. make synth ARGS=\"-c stage=prod -c recipients=a@example.com\""
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt lambda_image/requirements.txt
@@ -79,6 +81,13 @@ deploy: setup
 
 destroy: setup
 	$(CDK) destroy --all $(ARGS)
+
+# The operator tools take the same ARGS as deploy (-c stage=..., -c region=..., --profile ...).
+status: setup
+	python -m tools.status $(ARGS)
+
+redrive: setup
+	python -m tools.redrive $(ARGS) $(if $(DRY_RUN),--dry-run)
 
 clean:
 	rm -rf cdk.out bench/out .pytest_cache .mypy_cache .ruff_cache .cache

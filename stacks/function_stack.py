@@ -50,6 +50,7 @@ class FunctionStack(Stack):
             description="Files that could not be mailed after every retry",
         )
         CfnOutput(self, "FunctionName", value=self.mailer.function.function_name)
+        CfnOutput(self, "LogGroupName", value=self.mailer.log_group.log_group_name)
         CfnOutput(
             self,
             "UndeliverableEventsQueueName",
