@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from botocore.exceptions import ClientError
@@ -35,7 +35,7 @@ def moto_clients(*, sesv2: Any = None, sqs: Any = None) -> Clients:
         sqs=sqs or boto3.client("sqs", region_name=REGION),
         cloudwatch=boto3.client("cloudwatch", region_name=REGION),
         logs=boto3.client("logs", region_name=REGION),
-        sesv2=sesv2 or FakeSesAccount(),
+        sesv2=sesv2 or cast(Any, FakeSesAccount()),
         lambda_=boto3.client("lambda", region_name=REGION),
         ecr=boto3.client("ecr", region_name=REGION),
         region=REGION,
@@ -135,7 +135,7 @@ def event_body(key: str) -> str:
 
 def bodies(sqs: SQSClient, url: str) -> list[str]:
     """Every message body of a queue (drained; moto makes them visible again only after the timeout)."""
-    found = []
+    found: list[str] = []
     while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300).get(
         "Messages", []
     ):

@@ -32,7 +32,7 @@ CELL = r"[\s│]+"
 
 
 def _status(console: Console, argv: list[str] | None = None, **clients: object) -> int:
-    return run(lambda args: status.main(args, clients=moto_clients(**clients), console=console), argv or [])  # type: ignore[arg-type]
+    return run(lambda args: status.main(args, clients=moto_clients(**clients), console=console), argv or [])
 
 
 def test_status_shows_outputs_queues_alarms_failures_ses_and_image(deployed: dict[str, str], console: Console) -> None:
