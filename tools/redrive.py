@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tools.operator import Clients, ToolError, argument_parser, run, stack_outputs, target_from
+from tools.deployed import Clients, ToolError, argument_parser, run, stack_outputs, target_from
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

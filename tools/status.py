@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ecr.type_defs import ImageIdentifierTypeDef
     from mypy_boto3_logs.type_defs import FilteredLogEventTypeDef
 
-from tools.operator import Clients, Target, ToolError, argument_parser, run, stack_outputs, target_from
+from tools.deployed import Clients, Target, ToolError, argument_parser, run, stack_outputs, target_from
 
 QUEUE_OUTPUTS = {
     "QueueName": "uploads",

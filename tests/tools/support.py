@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 import boto3
 from botocore.exceptions import ClientError
 
-from tools.operator import Clients
+from tools.deployed import Clients
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

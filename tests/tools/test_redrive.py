@@ -24,7 +24,7 @@ from tests.tools.support import (
     moto_clients,
 )
 from tools import redrive
-from tools.operator import run
+from tools.deployed import run
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -25,7 +25,7 @@ from tests.tools.support import (
     moto_clients,
 )
 from tools import status
-from tools.operator import run
+from tools.deployed import run
 
 # Between two table cells: spaces and the table's border.
 CELL = r"[\s│]+"
