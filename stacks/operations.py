@@ -65,14 +65,14 @@ WIDGET_HEIGHT = 6
 class Operations(Construct):
     """Tells a person about every failure of `inbox` and `mailer`, and shows both on one dashboard.
 
-    Attributes: `topic` (where alarms go), `alarms` (by name, the name is also the runbook section),
-    `dashboard`, and `notifies_anyone` (False when no address and no existing topic is configured).
+    Attributes: `topic` (where alarms go), `alarms` (by name, the name is also the runbook section) and
+    `dashboard`. With neither `alarm_emails` nor `alarm_topic_arn` the new topic has no subscriber: the alarms
+    and their actions exist, and adding an address later changes nothing else.
     """
 
     def __init__(self, scope: Construct, id_: str, *, settings: Settings, inbox: Inbox, mailer: Mailer) -> None:
         super().__init__(scope, id_)
         self.topic = self._topic(settings)
-        self.notifies_anyone = bool(settings.alarm_emails or settings.alarm_topic_arn)
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         self.queue_age_threshold = Duration.seconds(inbox.visibility_timeout.to_seconds() * QUEUE_AGE_RETRY_CYCLES)
         function = mailer.function
