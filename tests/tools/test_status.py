@@ -37,9 +37,21 @@ def _status(console: Console, argv: list[str] | None = None, **clients: object) 
 
 def test_status_shows_outputs_queues_alarms_failures_ses_and_image(deployed: dict[str, str], console: Console) -> None:
     # GIVEN a deployed app with three files in the dead-letter queue, one alarm in ALARM and twelve failures logged
-    sqs = moto_clients().sqs
+    clients = moto_clients()
     for n in range(3):
-        sqs.send_message(QueueUrl=deployed[DEAD_LETTER_QUEUE], MessageBody=event_body(f"incoming/{n}.pdf"))
+        clients.sqs.send_message(QueueUrl=deployed[DEAD_LETTER_QUEUE], MessageBody=event_body(f"incoming/{n}.pdf"))
+    # AND CloudWatch saying the oldest of them is 12 minutes 5 seconds old
+    clients.cloudwatch.put_metric_data(
+        Namespace="AWS/SQS",
+        MetricData=[
+            {
+                "MetricName": "ApproximateAgeOfOldestMessage",
+                "Dimensions": [{"Name": "QueueName", "Value": DEAD_LETTER_QUEUE}],
+                "Value": 725,
+                "Unit": "Seconds",
+            }
+        ],
+    )
 
     # WHEN status runs
     assert _status(console) == 0
@@ -49,7 +61,7 @@ def test_status_shows_outputs_queues_alarms_failures_ses_and_image(deployed: dic
     assert FUNCTION in screen
     assert "RepositoryUri" in screen
     # AND each queue with its waiting messages
-    assert re.search(rf"dead-letter queue{CELL}{DEAD_LETTER_QUEUE}{CELL}3{CELL}0", screen)
+    assert re.search(rf"dead-letter queue{CELL}{DEAD_LETTER_QUEUE}{CELL}3{CELL}0{CELL}12 min 5 s", screen)
     assert re.search(rf"undeliverable events{CELL}{UNDELIVERABLE}{CELL}0{CELL}0", screen)
     # AND the one alarm in ALARM with its reason, not the one that is fine
     assert ALARM in screen
