@@ -72,7 +72,7 @@ class Operations(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, settings: Settings, inbox: Inbox, mailer: Mailer) -> None:
         super().__init__(scope, id_)
-        self.topic = self._topic(settings)
+        self.topic = self._topic(settings, mailer)
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         self.queue_age_threshold = Duration.seconds(inbox.visibility_timeout.to_seconds() * QUEUE_AGE_RETRY_CYCLES)
         function = mailer.function
@@ -214,10 +214,26 @@ class Operations(Construct):
             label=label,
         )
 
-    def _topic(self, settings: Settings) -> sns.ITopic:
+    def _topic(self, settings: Settings, mailer: Mailer) -> sns.ITopic:
         if settings.alarm_topic_arn:
             return sns.Topic.from_topic_arn(self, "AlarmTopic", settings.alarm_topic_arn)
         stack = Stack.of(self)
+        publishers = {
+            "CloudWatchAlarms": (
+                "cloudwatch.amazonaws.com",
+                stack.format_arn(
+                    service="cloudwatch", resource="alarm", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+                ),
+            ),
+            "SesEvents": (
+                "ses.amazonaws.com",
+                stack.format_arn(
+                    service="ses",
+                    resource="configuration-set",
+                    resource_name=mailer.configuration_set.configuration_set_name,
+                ),
+            ),
+        }
         # CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key: a key of our own.
         key = kms.Key(
             self,
@@ -226,14 +242,18 @@ class Operations(Construct):
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN if settings.retain_on_delete else RemovalPolicy.DESTROY,
         )
-        for sid, service in (("CloudWatchAlarms", "cloudwatch.amazonaws.com"), ("SesEvents", "ses.amazonaws.com")):
+        for sid, (service, source_arn) in publishers.items():
+            # SNS asks KMS for a data key and decrypts it on the publisher's behalf.
             key.add_to_resource_policy(
                 iam.PolicyStatement(
                     sid=f"{sid}OfThisAccountPublishToTheTopic",
                     principals=[iam.ServicePrincipal(service)],
                     actions=["kms:Decrypt", "kms:GenerateDataKey"],
                     resources=["*"],  # In a key policy "*" means this key.
-                    conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+                    conditions={
+                        "StringEquals": {"aws:SourceAccount": stack.account},
+                        "ArnLike": {"aws:SourceArn": source_arn},
+                    },
                 )
             )
         topic = sns.Topic(
@@ -243,6 +263,7 @@ class Operations(Construct):
             master_key=key,
             enforce_ssl=True,
         )
+        # SES's own statement (this configuration set only) is added by its event destination.
         topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="CloudWatchAlarmsOfThisAccount",
@@ -251,14 +272,7 @@ class Operations(Construct):
                 resources=[topic.topic_arn],
                 conditions={
                     "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {
-                        "aws:SourceArn": stack.format_arn(
-                            service="cloudwatch",
-                            resource="alarm",
-                            resource_name="*",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    },
+                    "ArnLike": {"aws:SourceArn": publishers["CloudWatchAlarms"][1]},
                 },
             )
         )

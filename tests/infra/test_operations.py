@@ -178,7 +178,12 @@ def test_the_topic_is_encrypted_with_a_rotated_key_that_cloudwatch_and_ses_may_u
     assert set(services) == {"cloudwatch.amazonaws.com", "ses.amazonaws.com"}
     for statement in services.values():
         assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
-        assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+        assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    alarms = services["cloudwatch.amazonaws.com"]["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Join"][1]
+    assert alarms[-1] == ":alarm:*"
+    configuration_set = {"Ref": synthesized.logical_id(synthesized.stacks.function.mailer.configuration_set)}
+    ses = services["ses.amazonaws.com"]["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Join"][1]
+    assert ses[-2:] == [":configuration-set/", configuration_set]
 
 
 def test_the_topic_refuses_plain_http_and_accepts_only_this_accounts_alarms_and_configuration_set(
