@@ -13,7 +13,7 @@ ARGS ?=
 # `make deploy` runs the preflight first; PREFLIGHT=0 skips it (README, "First deploy").
 PREFLIGHT ?= 1
 
-.PHONY: help setup bootstrap synth test lint fuzz bench checks diff-local reference diff preflight deploy destroy clean email-picture
+.PHONY: help setup bootstrap synth test lint fuzz bench checks diff-local reference diff preflight deploy destroy status redrive clean email-picture
 
 help:
 	@echo "make synth    set up, synthesize every stack offline and show what would be deployed"
@@ -28,6 +28,8 @@ help:
 	@echo "make preflight  check this machine and the AWS account can deploy (read-only, needs AWS credentials)"
 	@echo "make deploy   preflight, then build the image, push it to the project's registry and deploy (cdk deploy --all)"
 	@echo "make destroy  delete the stacks (retained resources stay; see README)"
+	@echo "make status   one screen of the deployed app: queues, alarms, last failures, SES, image (read-only)"
+	@echo "make redrive  move failed files back to the queue; make redrive DRY_RUN=1 only shows what would move"
 	@echo "Pass CDK options with ARGS, e.g. make synth ARGS=\"-c stage=prod -c recipients=a@example.com\""
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt lambda_image/requirements.txt
@@ -91,6 +93,13 @@ deploy: setup $(if $(filter 0,$(PREFLIGHT)),,preflight)
 
 destroy: setup
 	$(CDK) destroy --all $(ARGS)
+
+# The operator tools take the same ARGS as deploy (-c stage=..., -c region=..., --profile ...).
+status: setup
+	python -m tools.status $(ARGS)
+
+redrive: setup
+	python -m tools.redrive $(ARGS) $(if $(DRY_RUN),--dry-run)
 
 clean:
 	rm -rf cdk.out bench/out .pytest_cache .mypy_cache .ruff_cache .cache

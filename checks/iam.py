@@ -1,8 +1,9 @@
 """Least privilege as a property of every synthesized template.
 
 Every Allow statement of every IAM policy document (identity policies, inline role policies, managed policies
-and the resource policies of ECR repositories, SQS queues and S3 buckets) must name exact actions (no `*` or
-`?`), must not use NotAction or NotResource, and may use `Resource: "*"` only for actions on the allow-list.
+and the resource policies of ECR repositories, SQS queues, SNS topics and S3 buckets) must name exact actions
+(no `*` or `?`), must not use NotAction or NotResource, and may use `Resource: "*"` only for actions on the
+allow-list.
 Deny statements may be as broad as they like.
 
 Run alone: `python -m checks.iam [cdk.out]` (after `make synth`).
@@ -31,7 +32,10 @@ _DOCUMENTS: dict[str, tuple[str, ...]] = {
     "AWS::ECR::Repository": ("RepositoryPolicyText",),
     "AWS::SQS::QueuePolicy": ("PolicyDocument",),
     "AWS::S3::BucketPolicy": ("PolicyDocument",),
+    "AWS::SNS::TopicPolicy": ("PolicyDocument",),
 }
+# KMS key policies are not walked: there `Resource: "*"` means the key itself, and the account's own
+# administration statement (`kms:*` for the account root) is what keeps a key manageable.
 
 
 @dataclass(frozen=True)

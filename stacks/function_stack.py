@@ -16,6 +16,7 @@ from constructs import Construct
 from stacks.cloud_image import CloudImageBuild
 from stacks.inbox import Inbox
 from stacks.mailer import ARCHITECTURE, IMAGE_DIRECTORY, Mailer, local_image
+from stacks.operations import Operations
 from stacks.settings import Settings
 
 
@@ -46,6 +47,7 @@ class FunctionStack(Stack):
         else:
             image = local_image()
         self.mailer = Mailer(self, "Mailer", settings=settings, inbox=self.inbox, image=image)
+        self.operations = Operations(self, "Operations", settings=settings, inbox=self.inbox, mailer=self.mailer)
         if settings.create_sender_identity:
             identity = settings.ses_identity
             ses.EmailIdentity(
@@ -70,3 +72,17 @@ class FunctionStack(Stack):
             description="Files that could not be mailed after every retry",
         )
         CfnOutput(self, "FunctionName", value=self.mailer.function.function_name)
+        CfnOutput(self, "LogGroupName", value=self.mailer.log_group.log_group_name)
+        CfnOutput(
+            self,
+            "UndeliverableEventsQueueName",
+            value=self.inbox.undeliverable_events.queue_name,
+            description="Upload events EventBridge could not put on the queue (make redrive replays them)",
+        )
+        CfnOutput(
+            self,
+            "DashboardUrl",
+            value=self.operations.dashboard_url,
+            description="The mailer's dashboard: files, queues, function, SES",
+        )
+        CfnOutput(self, "AlarmTopicArn", value=self.operations.topic.topic_arn, description="Where every alarm goes")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy, Stack
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_s3 as s3
@@ -101,10 +100,11 @@ class Inbox(Construct):
         cfn_bucket.add_property_override("NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True)
 
         self.dead_letter_queue = self._queue("DeadLetterQueue", retention=DEAD_LETTER_RETENTION)
+        self.visibility_timeout = Duration.seconds(consumer_timeout.to_seconds() * VISIBILITY_TIMEOUT_FACTOR)
         self.queue = self._queue(
             "Queue",
             retention=QUEUE_RETENTION,
-            visibility_timeout=Duration.seconds(consumer_timeout.to_seconds() * VISIBILITY_TIMEOUT_FACTOR),
+            visibility_timeout=self.visibility_timeout,
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVE_COUNT, queue=self.dead_letter_queue),
         )
         self.undeliverable_events = self._queue("UndeliverableEvents", retention=DEAD_LETTER_RETENTION)
@@ -121,26 +121,6 @@ class Inbox(Construct):
                 "This queue is itself a dead-letter queue; its messages wait here for a person to redrive "
                 "them, so it has no redrive policy of its own.",
             )
-
-        # A file in either dead-letter queue is a file nobody was told about: make it visible in CloudWatch.
-        self.alarms = [
-            cloudwatch.Alarm(
-                self,
-                f"{name}Alarm",
-                alarm_description=f"Files wait in {name}: {why}. See README, 'Where failed files go'.",
-                metric=queue.metric_approximate_number_of_messages_visible(
-                    period=Duration.minutes(5), statistic=cloudwatch.Stats.MAXIMUM
-                ),
-                threshold=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            )
-            for name, queue, why in (
-                ("DeadLetterQueue", self.dead_letter_queue, "the mailer failed on them 5 times"),
-                ("UndeliverableEvents", self.undeliverable_events, "EventBridge could not queue their events"),
-            )
-        ]
 
         self.rule = events.Rule(
             self,

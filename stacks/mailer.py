@@ -11,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ses as ses
 from constructs import Construct
 
 from stacks.compliance import acknowledge, skip_checkov
@@ -66,6 +67,13 @@ class Mailer(Construct):
         # Set on the resource itself: the settings already hold one of CloudWatch's allowed day counts.
         cfn_log_group: logs.CfnLogGroup = self.log_group.node.default_child  # type: ignore[assignment]
         cfn_log_group.retention_in_days = settings.log_retention_days
+
+        # Every mail goes through this set: it turns on reputation metrics and gives this app's own mail
+        # numbers (sends, bounces, complaints) apart from the rest of the account (see stacks/operations.py).
+        self.configuration_set = ses.ConfigurationSet(self, "ConfigurationSet", reputation_metrics=True)
+        configuration_set_arn = Stack.of(self).format_arn(
+            service="ses", resource="configuration-set", resource_name=self.configuration_set.configuration_set_name
+        )
 
         self.role = iam.Role(
             self,
@@ -124,6 +132,15 @@ class Mailer(Construct):
                 conditions={"StringEquals": {"ses:FromAddress": settings.sender}},
             )
         )
+        # SES authorizes a send on the configuration set as well as on the identity.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="SendThroughTheAppsConfigurationSet",
+                actions=list(SEND_ACTIONS),
+                resources=[configuration_set_arn],
+                conditions={"StringEquals": {"ses:FromAddress": settings.sender}},
+            )
+        )
 
         self.function = lambda_.DockerImageFunction(
             self,
@@ -146,6 +163,7 @@ class Mailer(Construct):
                 "IDEMPOTENCY_TTL_SECONDS": str(int(idempotency_ttl.to_seconds())),
                 "MAX_MESSAGE_BYTES": str(settings.max_message_bytes),
                 "LINK_EXPIRY_SECONDS": str(settings.link_expiry_seconds),
+                "SES_CONFIGURATION_SET": self.configuration_set.configuration_set_name,
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",

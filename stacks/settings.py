@@ -24,6 +24,8 @@ MAX_TIMEOUT_SECONDS = 900
 # SES v2 SendEmail refuses messages above 40 MB after encoding.
 SES_MAX_MESSAGE_BYTES = 40 * 1024 * 1024
 SES_MAX_RECIPIENTS = 50
+# One topic's worth of people to wake; a larger team belongs on a team topic (alarm_topic_arn).
+MAX_ALARM_EMAILS = 10
 # A link signed with the function's temporary credentials dies with them; an hour is what can be promised.
 MAX_LINK_EXPIRY_SECONDS = 3600
 # Keeping fewer would let the lifecycle rule delete the image a rollback returns to.
@@ -82,6 +84,8 @@ GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 _GITHUB_OIDC_PROVIDER_ARN = re.compile(
     rf"^arn:aws(?:-[a-z]+)*:iam::(?P<account>\d{{12}}):oidc-provider/{re.escape(GITHUB_OIDC_HOST)}$"
 )
+# A standard topic: CloudWatch alarms cannot publish to FIFO topics.
+_TOPIC_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:sns:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$")
 
 
 def minimum_memory_mib(max_message_bytes: int) -> int:
@@ -124,6 +128,8 @@ class Settings:
     github_subject_repository: str | None = None
     github_oidc_provider_arn: str | None = None
     image_build: str = "local"
+    alarm_emails: tuple[str, ...] = ()
+    alarm_topic_arn: str | None = None
 
     @property
     def github_subject(self) -> str | None:
@@ -258,9 +264,28 @@ class Settings:
                 _one_of(IMAGE_BUILDS),
                 "local (the container engine of the deploying machine) or cloud (AWS CodeBuild)",
             ),
+            alarm_emails=read.value(
+                "alarm_emails",
+                defaults.alarm_emails,
+                _alarm_emails,
+                f"0 to {MAX_ALARM_EMAILS} distinct email addresses, as a JSON list or comma-separated",
+            ),
+            alarm_topic_arn=read.optional(
+                "alarm_topic_arn",
+                _matching(_TOPIC_ARN),
+                "the ARN of a standard SNS topic, such as arn:aws:sns:eu-west-1:123456789012:ops-alarms",
+            ),
         )
         settings._check_memory_fits_largest_message()
+        settings._check_one_alarm_destination()
         return settings
+
+    def _check_one_alarm_destination(self) -> None:
+        if self.alarm_emails and self.alarm_topic_arn:
+            raise SettingsError(
+                "Invalid settings 'alarm_emails' and 'alarm_topic_arn': set only one of them, either addresses for "
+                "a new alarm topic or the ARN of an existing topic."
+            )
 
     def _check_memory_fits_largest_message(self) -> None:
         needed = minimum_memory_mib(self.max_message_bytes)
@@ -463,7 +488,7 @@ def _one_of(allowed: tuple[str, ...]) -> Callable[[Any], str]:
     return parse
 
 
-def _recipients(raw: Any) -> tuple[str, ...]:
+def _addresses(raw: Any, *, low: int, high: int) -> tuple[str, ...]:
     if isinstance(raw, str):
         items: list[Any] = [part for part in raw.split(",") if part.strip()]
     elif isinstance(raw, list):
@@ -471,6 +496,14 @@ def _recipients(raw: Any) -> tuple[str, ...]:
     else:
         raise TypeError(raw)
     addresses = tuple(_email(item) for item in items)
-    if not 1 <= len(addresses) <= SES_MAX_RECIPIENTS or len({a.lower() for a in addresses}) != len(addresses):
+    if not low <= len(addresses) <= high or len({a.lower() for a in addresses}) != len(addresses):
         raise ValueError(raw)
     return addresses
+
+
+def _recipients(raw: Any) -> tuple[str, ...]:
+    return _addresses(raw, low=1, high=SES_MAX_RECIPIENTS)
+
+
+def _alarm_emails(raw: Any) -> tuple[str, ...]:
+    return _addresses(raw, low=0, high=MAX_ALARM_EMAILS)

@@ -22,6 +22,9 @@ MAIN_TYPES = (
     "AWS::DynamoDB::Table",
     "AWS::Logs::LogGroup",
     "AWS::SES::EmailIdentity",
+    "AWS::SES::ConfigurationSet",
+    "AWS::SNS::Topic",
+    "AWS::CloudWatch::Dashboard",
 )
 
 
@@ -70,6 +73,24 @@ def _cloud_builds(template: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _alarm_line(resources: dict[str, Any]) -> str | None:
+    """Who the alarms tell, in one line; None for a stack without alarms."""
+    alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    if not alarms:
+        return None
+    targets = {json.dumps(action, sort_keys=True) for alarm in alarms for action in alarm.get("AlarmActions", [])}
+    existing = sorted(json.loads(t) for t in targets if isinstance(json.loads(t), str))
+    emails = sum(1 for r in resources.values() if r["Type"] == "AWS::SNS::Subscription")
+    if existing:
+        return f"    {len(alarms)} alarms notify the existing topic {', '.join(existing)}"
+    if targets and emails:
+        return f"    {len(alarms)} alarms notify {emails} email addresses (each must confirm the mail SNS sends it)"
+    return (
+        f"    {len(alarms)} alarms notify nobody: set alarm_emails (addresses) or alarm_topic_arn (an existing "
+        "topic) to be told"
+    )
+
+
 def main(assembly: Path) -> int:
     manifest = _load(assembly / "manifest.json")
     stacks = {name: art for name, art in manifest["artifacts"].items() if art["type"] == "aws:cloudformation:stack"}
@@ -88,6 +109,9 @@ def main(assembly: Path) -> int:
                 f"    + {sum(rest.values())} supporting resources: "
                 + ", ".join(f"{count} {kind.removeprefix('AWS::')}" for kind, count in sorted(rest.items()))
             )
+        alarm_line = _alarm_line(resources)
+        if alarm_line:
+            print(alarm_line)
         assets = _load(assembly / f"{name}.assets.json")
         for image in assets.get("dockerImages", {}).values():
             for destination in image["destinations"].values():

@@ -259,6 +259,7 @@ def send_raw(ses: SESV2Client, settings: MailerSettings, raw_message: bytes | En
             Destination={"ToAddresses": list(settings.recipients)},
             # An EncodedMessage is spliced into the request body by raw_body's client hooks.
             Content={"Raw": {"Data": cast(bytes, data)}},
+            ConfigurationSetName=settings.configuration_set,
         )
     except ClientError as error:
         raise classify_ses_error(error) from error

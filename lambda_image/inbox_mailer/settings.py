@@ -36,6 +36,7 @@ class MailerSettings:
     queue_url: str
     # How many instances may send at once: each keeps to this share of the account's SES rate.
     max_concurrency: int
+    configuration_set: str
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> MailerSettings:
@@ -51,6 +52,7 @@ class MailerSettings:
             metrics_namespace=_required(environ, "POWERTOOLS_METRICS_NAMESPACE"),
             queue_url=_url(environ, "QUEUE_URL"),
             max_concurrency=_int(environ, "MAX_CONCURRENCY", minimum=1),
+            configuration_set=_required(environ, "SES_CONFIGURATION_SET"),
         )
 
 

@@ -85,7 +85,13 @@ def test_every_policy_kind_of_the_app_is_walked(synthesized: Synthesized) -> Non
     for path in _templates(synthesized):
         resources = load_json(path)["Resources"]
         kinds |= {resources[where.split(".")[0]]["Type"] for where, _ in policy_documents(load_json(path))}
-    assert kinds >= {"AWS::IAM::Policy", "AWS::ECR::Repository", "AWS::SQS::QueuePolicy", "AWS::S3::BucketPolicy"}
+    assert kinds >= {
+        "AWS::IAM::Policy",
+        "AWS::ECR::Repository",
+        "AWS::SQS::QueuePolicy",
+        "AWS::S3::BucketPolicy",
+        "AWS::SNS::TopicPolicy",
+    }
 
 
 def test_no_allow_statement_has_an_action_wildcard_or_an_unlisted_resource_wildcard(

@@ -22,6 +22,7 @@ REQUIRED = [
     "POWERTOOLS_METRICS_NAMESPACE",
     "QUEUE_URL",
     "MAX_CONCURRENCY",
+    "SES_CONFIGURATION_SET",
 ]
 
 MALFORMED = [
@@ -61,6 +62,7 @@ def test_contract_environment_is_read_into_settings() -> None:
         metrics_namespace="InboxMailerTest",
         queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/inbox-uploads",
         max_concurrency=2,
+        configuration_set="inbox-mailer-test",
     )
 
 

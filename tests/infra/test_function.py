@@ -201,6 +201,7 @@ def test_role_has_no_other_statements(synthesized: Synthesized) -> None:
             "TellDeletedFilesFromForbiddenOnes",
             "RememberMailedFiles",
             "SendFromTheConfiguredSenderOnly",
+            "SendThroughTheAppsConfigurationSet",
             "xray:PutTelemetryRecords,xray:PutTraceSegments",
             "sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage",
         ]

@@ -178,19 +178,3 @@ def test_function_never_gets_write_access_to_the_bucket(synthesized: Synthesized
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             reads = ("s3:Get", "s3:List")
             assert not [a for a in actions if a.startswith("s3:") and not a.startswith(reads)], statement
-
-
-def test_a_file_in_either_dead_letter_queue_raises_an_alarm(synthesized: Synthesized) -> None:
-    inbox = synthesized.stacks.function.inbox
-    alarms = synthesized.function.find_resources("AWS::CloudWatch::Alarm")
-    watched = {
-        alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]: alarm["Properties"] for alarm in alarms.values()
-    }
-    assert set(watched) == {
-        synthesized.logical_id(inbox.dead_letter_queue),
-        synthesized.logical_id(inbox.undeliverable_events),
-    }
-    for props in watched.values():
-        assert props["MetricName"] == "ApproximateNumberOfMessagesVisible"
-        assert (props["Threshold"], props["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
-        assert props["TreatMissingData"] == "notBreaching"

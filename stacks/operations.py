@@ -1,0 +1,448 @@
+"""Operations: the alarm topic, an alarm for every way a file can fail to reach a person, and the dashboard.
+
+Every alarm sends ALARM and OK to one topic: a new, encrypted one with an email subscription per
+`alarm_emails` address, or the existing `alarm_topic_arn`. Each alarm's description names its section of the
+README's runbook. Thresholds are constants with their reason, or derived from the settings they depend on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from stacks.compliance import acknowledge
+from stacks.inbox import MAX_RECEIVE_COUNT, Inbox
+from stacks.mailer import METRICS_NAMESPACE, SERVICE_NAME, Mailer
+from stacks.metric_names import UNEXPECTED_SKIPS, Metric
+from stacks.settings import APP_NAME, Settings
+
+# Long enough to smooth one noisy minute, short enough that a person hears within minutes.
+ALARM_PERIOD = Duration.minutes(5)
+# Anything at all in these metrics is a file that did not reach its recipients (yet).
+ANY = 1
+# A file mailed normally leaves the queue within its first visibility timeout. Older than two means it is being
+# retried again and again or the function cannot keep up, before it is old enough to reach the dead-letter queue.
+QUEUE_AGE_RETRY_CYCLES = 2
+# SES updates the reputation rates a few times a day; an hour's maximum is as fresh as they get.
+REPUTATION_PERIOD = Duration.hours(1)
+# AWS puts an account under review at a 5 % bounce rate and may pause sending around 10 %: alarming at 2 %
+# leaves time to clean the recipient list before every file starts failing.
+BOUNCE_RATE_ALARM = 0.02
+# Review at 0.1 % complaints, pause around 0.5 %: half the review rate.
+COMPLAINT_RATE_ALARM = 0.0005
+# A person deleting or replacing a file before it was mailed happens now and then; five such uploads in an hour
+# is a pattern, for example a wrong assumption about how S3 encodes keys in events.
+UNEXPECTED_SKIPS_PERIOD = Duration.hours(1)
+UNEXPECTED_SKIPS_PER_PERIOD = 5
+# The events SES counts per configuration set; bounces and complaints also go to the alarm topic.
+SES_METRIC_EVENTS = (
+    ses.EmailSendingEvent.SEND,
+    ses.EmailSendingEvent.DELIVERY,
+    ses.EmailSendingEvent.BOUNCE,
+    ses.EmailSendingEvent.COMPLAINT,
+    ses.EmailSendingEvent.REJECT,
+    ses.EmailSendingEvent.DELIVERY_DELAY,
+)
+SES_TOPIC_EVENTS = (ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT)
+# SES tags every mail with its configuration set under this name; the dimension keeps this app's mail apart.
+SES_DIMENSION = "ses:configuration-set"
+# The CloudWatch metric names SES uses for the events above, in the dashboard's order.
+SES_METRIC_NAMES = ("Send", "Delivery", "Bounce", "Complaint", "Reject", "DeliveryDelay")
+RUNBOOK = "README, section 'Runbook'"
+WIDGET_WIDTH = 8
+WIDGET_HEIGHT = 6
+
+
+class Operations(Construct):
+    """Tells a person about every failure of `inbox` and `mailer`, and shows both on one dashboard.
+
+    Attributes: `topic` (where alarms go), `alarms` (by name, the name is also the runbook section) and
+    `dashboard`. With neither `alarm_emails` nor `alarm_topic_arn` the new topic has no subscriber: the alarms
+    and their actions exist, and adding an address later changes nothing else.
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, settings: Settings, inbox: Inbox, mailer: Mailer) -> None:
+        super().__init__(scope, id_)
+        self.topic = self._topic(settings, mailer)
+        self.alarms: dict[str, cloudwatch.Alarm] = {}
+        self.queue_age_threshold = Duration.seconds(inbox.visibility_timeout.to_seconds() * QUEUE_AGE_RETRY_CYCLES)
+        function = mailer.function
+        configuration_set = mailer.configuration_set.configuration_set_name
+
+        ses.ConfigurationSetEventDestination(
+            self,
+            "SesEventsToCloudWatch",
+            configuration_set=mailer.configuration_set,
+            destination=ses.EventDestination.cloud_watch_dimensions(
+                [
+                    ses.CloudWatchDimension(
+                        name=SES_DIMENSION,
+                        source=ses.CloudWatchDimensionSource.MESSAGE_TAG,
+                        default_value=configuration_set,
+                    )
+                ]
+            ),
+            events=list(SES_METRIC_EVENTS),
+        )
+        ses.ConfigurationSetEventDestination(
+            self,
+            "BouncesAndComplaintsToTopic",
+            configuration_set=mailer.configuration_set,
+            destination=ses.EventDestination.sns_topic(self.topic),
+            events=list(SES_TOPIC_EVENTS),
+        )
+
+        dead_letters = {
+            "DeadLetterQueue": (
+                inbox.dead_letter_queue,
+                f"Files wait in the dead-letter queue: the mailer failed on them {MAX_RECEIVE_COUNT} times.",
+            ),
+            "UndeliverableEvents": (
+                inbox.undeliverable_events,
+                "Upload events wait in UndeliverableEvents: EventBridge could not put them on the queue.",
+            ),
+        }
+        for name, (queue, what) in dead_letters.items():
+            self._alarm(
+                name,
+                what,
+                queue.metric_approximate_number_of_messages_visible(
+                    period=ALARM_PERIOD, statistic=cloudwatch.Stats.MAXIMUM
+                ),
+                threshold=ANY,
+            )
+        self._alarm(
+            "QueueAge",
+            f"The oldest upload has waited more than {int(self.queue_age_threshold.to_seconds())} s in the queue "
+            f"({QUEUE_AGE_RETRY_CYCLES} visibility timeouts): files are retried again and again or wait for the "
+            "function.",
+            inbox.queue.metric_approximate_age_of_oldest_message(
+                period=ALARM_PERIOD, statistic=cloudwatch.Stats.MAXIMUM
+            ),
+            threshold=self.queue_age_threshold.to_seconds(),
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        )
+        self._alarm(
+            "FunctionErrors",
+            "The mailer function failed outside its own error handling (a crash or a timeout); the whole batch "
+            "is retried.",
+            function.metric_errors(period=ALARM_PERIOD, statistic=cloudwatch.Stats.SUM),
+            threshold=ANY,
+        )
+        self._alarm(
+            "FunctionThrottles",
+            "Lambda refused to run the mailer function: its concurrency is exhausted.",
+            function.metric_throttles(period=ALARM_PERIOD, statistic=cloudwatch.Stats.SUM),
+            threshold=ANY,
+        )
+        self._alarm(
+            "EventDeliveryFailed",
+            "EventBridge failed to put upload events on the queue; they are retried, then go to UndeliverableEvents.",
+            cloudwatch.Metric(
+                namespace="AWS/Events",
+                metric_name="FailedInvocations",
+                dimensions_map={"RuleName": inbox.rule.rule_name},
+                period=ALARM_PERIOD,
+                statistic=cloudwatch.Stats.SUM,
+            ),
+            threshold=ANY,
+        )
+        self._alarm(
+            "FilesFailed",
+            "The mailer could not mail a file on this try; the queue retries it, then moves it to the "
+            "dead-letter queue.",
+            self.mailer_metric(Metric.FILES_FAILED),
+            threshold=ANY,
+        )
+        self._alarm(
+            "BounceRate",
+            f"The SES account's bounce rate is above {BOUNCE_RATE_ALARM * 100:g} %; AWS reviews the account at 5 % "
+            "and may pause all sending.",
+            self._reputation("Reputation.BounceRate"),
+            threshold=BOUNCE_RATE_ALARM,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        )
+        self._alarm(
+            "ComplaintRate",
+            f"The SES account's complaint rate is above {COMPLAINT_RATE_ALARM * 100:g} %; AWS reviews the account at "
+            "0.1 % and may pause all sending.",
+            self._reputation("Reputation.ComplaintRate"),
+            threshold=COMPLAINT_RATE_ALARM,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        )
+        skip_ids = {f"skip{index}": metric for index, metric in enumerate(UNEXPECTED_SKIPS)}
+        self._alarm(
+            "UnexpectedSkips",
+            f"At least {UNEXPECTED_SKIPS_PER_PERIOD} uploads in an hour were not mailed because they were deleted "
+            "or superseded before the mailer read them.",
+            cloudwatch.MathExpression(
+                expression=" + ".join(f"FILL({id_}, 0)" for id_ in skip_ids),
+                using_metrics={
+                    id_: self.mailer_metric(metric, period=UNEXPECTED_SKIPS_PERIOD) for id_, metric in skip_ids.items()
+                },
+                label="Unexpected skips",
+                period=UNEXPECTED_SKIPS_PERIOD,
+            ),
+            threshold=UNEXPECTED_SKIPS_PER_PERIOD,
+        )
+
+        self.dashboard = self._dashboard(settings, inbox, mailer, configuration_set)
+        region = Stack.of(self).region
+        self.dashboard_url = (
+            f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+            f"#dashboards/dashboard/{self.dashboard.dashboard_name}"
+        )
+
+    @staticmethod
+    def mailer_metric(name: Metric, *, period: Duration = ALARM_PERIOD, label: str | None = None) -> cloudwatch.Metric:
+        """One of the function's own metrics, as Powertools publishes it (with the `service` dimension)."""
+        return cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=str(name),
+            dimensions_map={"service": SERVICE_NAME},
+            period=period,
+            statistic=cloudwatch.Stats.SUM,
+            label=label,
+        )
+
+    def _topic(self, settings: Settings, mailer: Mailer) -> sns.ITopic:
+        if settings.alarm_topic_arn:
+            return sns.Topic.from_topic_arn(self, "AlarmTopic", settings.alarm_topic_arn)
+        stack = Stack.of(self)
+        publishers = {
+            "CloudWatchAlarms": (
+                "cloudwatch.amazonaws.com",
+                stack.format_arn(
+                    service="cloudwatch", resource="alarm", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+                ),
+            ),
+            "SesEvents": (
+                "ses.amazonaws.com",
+                stack.format_arn(
+                    service="ses",
+                    resource="configuration-set",
+                    resource_name=mailer.configuration_set.configuration_set_name,
+                ),
+            ),
+        }
+        # CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key: a key of our own.
+        key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            description="Encrypts the inbox mailer's alarm topic",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN if settings.retain_on_delete else RemovalPolicy.DESTROY,
+        )
+        for sid, (service, source_arn) in publishers.items():
+            # SNS asks KMS for a data key and decrypts it on the publisher's behalf.
+            key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"{sid}OfThisAccountPublishToTheTopic",
+                    principals=[iam.ServicePrincipal(service)],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=["*"],  # In a key policy "*" means this key.
+                    conditions={
+                        "StringEquals": {"aws:SourceAccount": stack.account},
+                        "ArnLike": {"aws:SourceArn": source_arn},
+                    },
+                )
+            )
+        topic = sns.Topic(
+            self,
+            "AlarmTopic",
+            display_name=f"{APP_NAME} {settings.stage} alarms",
+            master_key=key,
+            enforce_ssl=True,
+        )
+        # SES's own statement (this configuration set only) is added by its event destination.
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsOfThisAccount",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": publishers["CloudWatchAlarms"][1]},
+                },
+            )
+        )
+        for address in settings.alarm_emails:
+            subscription = topic.add_subscription(subscriptions.EmailSubscription(address))
+            acknowledge(
+                subscription,
+                "Serverless-SNSRedrivePolicy",
+                "An alarm mail that cannot be delivered has nobody else to tell; a dead-letter queue would hold "
+                "notifications nobody reads, while the alarm itself stays red in CloudWatch and on the dashboard.",
+            )
+        return topic
+
+    def _alarm(
+        self,
+        name: str,
+        what: str,
+        metric: cloudwatch.IMetric,
+        *,
+        threshold: float,
+        comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    ) -> None:
+        alarm = cloudwatch.Alarm(
+            self,
+            f"{name}Alarm",
+            alarm_description=f"{what} What to do: {RUNBOOK}, '{name}'.",
+            metric=metric,
+            threshold=threshold,
+            comparison_operator=comparison,
+            evaluation_periods=1,
+            # No data means nothing happened: no files, no failures.
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        action = cloudwatch_actions.SnsAction(self.topic)
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
+        self.alarms[name] = alarm
+
+    @staticmethod
+    def _reputation(name: str) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace="AWS/SES", metric_name=name, period=REPUTATION_PERIOD, statistic=cloudwatch.Stats.MAXIMUM
+        )
+
+    def _dashboard(
+        self, settings: Settings, inbox: Inbox, mailer: Mailer, configuration_set: str
+    ) -> cloudwatch.Dashboard:
+        function = mailer.function
+        minute = Duration.minutes(1)
+
+        def graph(
+            title: str,
+            left: Sequence[cloudwatch.IMetric],
+            *,
+            right: Sequence[cloudwatch.IMetric] = (),
+            left_annotations: Sequence[cloudwatch.HorizontalAnnotation] = (),
+            right_annotations: Sequence[cloudwatch.HorizontalAnnotation] = (),
+            width: int = WIDGET_WIDTH,
+        ) -> cloudwatch.GraphWidget:
+            return cloudwatch.GraphWidget(
+                title=title,
+                left=list(left),
+                right=list(right),
+                left_annotations=list(left_annotations),
+                right_annotations=list(right_annotations),
+                width=width,
+                height=WIDGET_HEIGHT,
+            )
+
+        def line(label: str, value: float) -> cloudwatch.HorizontalAnnotation:
+            return cloudwatch.HorizontalAnnotation(value=value, label=label, color=cloudwatch.Color.RED)
+
+        skips = [metric for metric in Metric if metric.name.startswith("SKIPPED_")]
+        key_forms = [metric for metric in Metric if metric.name.startswith("KEY_MATCHED_")]
+        ses_metrics = [
+            cloudwatch.Metric(
+                namespace="AWS/SES",
+                metric_name=name,
+                dimensions_map={SES_DIMENSION: configuration_set},
+                period=minute,
+                statistic=cloudwatch.Stats.SUM,
+            )
+            for name in SES_METRIC_NAMES
+        ]
+        dashboard = cloudwatch.Dashboard(
+            self,
+            "Dashboard",
+            # Dashboards are global to the account: the region keeps two deployments of one stage apart.
+            dashboard_name=f"{APP_NAME}-{settings.stage}-{Aws.REGION}",
+            default_interval=Duration.days(1),
+        )
+        dashboard.add_widgets(
+            cloudwatch.AlarmStatusWidget(
+                title="Alarms (runbook: README, 'Runbook')",
+                alarms=list(self.alarms.values()),
+                width=3 * WIDGET_WIDTH,
+                height=3,
+            )
+        )
+        dashboard.add_widgets(
+            graph(
+                "Files mailed, linked and failed",
+                [self.mailer_metric(m, period=minute) for m in (Metric.FILES_MAILED, Metric.FILES_LINKED)],
+                right=[self.mailer_metric(Metric.FILES_FAILED, period=minute)],
+            ),
+            graph(
+                "Skipped uploads and throttled sends",
+                [self.mailer_metric(m, period=minute) for m in skips],
+                right=[self.mailer_metric(Metric.SENDS_THROTTLED, period=minute)],
+            ),
+            graph("How event keys matched objects", [self.mailer_metric(m, period=minute) for m in key_forms]),
+        )
+        dashboard.add_widgets(
+            graph(
+                "Queue: files waiting, oldest (s)",
+                [inbox.queue.metric_approximate_number_of_messages_visible(period=minute)],
+                right=[
+                    inbox.queue.metric_approximate_age_of_oldest_message(
+                        period=minute, statistic=cloudwatch.Stats.MAXIMUM
+                    )
+                ],
+                right_annotations=[line("QueueAge alarm", self.queue_age_threshold.to_seconds())],
+            ),
+            graph(
+                "Dead-letter queues",
+                [
+                    inbox.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                        period=minute, statistic=cloudwatch.Stats.MAXIMUM, label="DeadLetterQueue"
+                    ),
+                    inbox.undeliverable_events.metric_approximate_number_of_messages_visible(
+                        period=minute, statistic=cloudwatch.Stats.MAXIMUM, label="UndeliverableEvents"
+                    ),
+                ],
+            ),
+            graph(
+                "SES reputation (account)",
+                [self._reputation("Reputation.BounceRate"), self._reputation("Reputation.ComplaintRate")],
+                left_annotations=[
+                    line("BounceRate alarm", BOUNCE_RATE_ALARM),
+                    line("ComplaintRate alarm", COMPLAINT_RATE_ALARM),
+                ],
+            ),
+        )
+        dashboard.add_widgets(
+            graph(
+                "Function duration (ms) against the timeout",
+                [
+                    function.metric_duration(period=minute, statistic=cloudwatch.Stats.p(50)),
+                    function.metric_duration(period=minute, statistic=cloudwatch.Stats.p(99)),
+                ],
+                left_annotations=[line("timeout", settings.timeout.to_milliseconds())],
+            ),
+            graph(
+                "Function errors and throttles",
+                [
+                    function.metric_errors(period=minute, statistic=cloudwatch.Stats.SUM),
+                    function.metric_throttles(period=minute, statistic=cloudwatch.Stats.SUM),
+                ],
+            ),
+            graph(
+                "Concurrency against max_concurrency",
+                [function.metric("ConcurrentExecutions", period=minute, statistic=cloudwatch.Stats.MAXIMUM)],
+                left_annotations=[line("max_concurrency", settings.max_concurrency)],
+            ),
+        )
+        dashboard.add_widgets(
+            graph(
+                "This app's mail in SES",
+                ses_metrics,
+                width=3 * WIDGET_WIDTH,
+            )
+        )
+        return dashboard

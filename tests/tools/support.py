@@ -1,0 +1,224 @@
+"""A deployed-looking account in moto for the operator tools, and fakes where moto lacks an API."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+import boto3
+from botocore.exceptions import ClientError
+
+from tools.deployed import Clients
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+REGION = "us-east-1"
+STACK = "inbox-mailer-dev-function"
+REGISTRY_STACK = "inbox-mailer-dev-registry"
+QUEUE = "inbox-mailer-dev-function-InboxQueue-ABC"
+DEAD_LETTER_QUEUE = "inbox-mailer-dev-function-InboxDeadLetterQueue-ABC"
+UNDELIVERABLE = "inbox-mailer-dev-function-InboxUndeliverableEvents-ABC"
+LOG_GROUP = "inbox-mailer-dev-function-MailerLogGroup-ABC"
+FUNCTION = "inbox-mailer-dev-function-MailerFunction-ABC"
+REPOSITORY = "inbox-mailer-dev"
+ALARM = f"{STACK}-OperationsDeadLetterQueueAlarm-ABC"
+SINGLE_PLATFORM = "application/vnd.docker.distribution.manifest.v2+json"
+IMAGE_INDEX = "application/vnd.oci.image.index.v1+json"
+
+
+def moto_clients(*, sesv2: Any = None, sqs: Any = None) -> Clients:
+    return Clients(
+        cloudformation=boto3.client("cloudformation", region_name=REGION),
+        sqs=sqs or boto3.client("sqs", region_name=REGION),
+        cloudwatch=boto3.client("cloudwatch", region_name=REGION),
+        logs=boto3.client("logs", region_name=REGION),
+        sesv2=sesv2 or cast(Any, FakeSesAccount()),
+        lambda_=boto3.client("lambda", region_name=REGION),
+        ecr=boto3.client("ecr", region_name=REGION),
+        region=REGION,
+    )
+
+
+def _stack(name: str, outputs: dict[str, str]) -> None:
+    """A stack whose outputs are the given literals (moto creates the one placeholder resource)."""
+    template = {
+        "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    boto3.client("cloudformation", region_name=REGION).create_stack(StackName=name, TemplateBody=json.dumps(template))
+
+
+def deploy(*, media_type: str = SINGLE_PLATFORM) -> dict[str, str]:
+    """What `make deploy` leaves behind, as far as the tools look: returns the queue URLs by name."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    urls = {}
+    for name in (DEAD_LETTER_QUEUE, UNDELIVERABLE):
+        urls[name] = sqs.create_queue(QueueName=name)["QueueUrl"]
+    dead_letter_arn = sqs.get_queue_attributes(QueueUrl=urls[DEAD_LETTER_QUEUE], AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    urls[QUEUE] = sqs.create_queue(
+        QueueName=QUEUE,
+        Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": 5})},
+    )["QueueUrl"]
+
+    logs = boto3.client("logs", region_name=REGION)
+    logs.create_log_group(logGroupName=LOG_GROUP)
+    logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName="2026/11/28/[$LATEST]abc")
+    now = int(time.time() * 1000)
+    entries = [
+        {"level": "INFO", "message": "File mailed", "key": "incoming/ok.pdf"},
+        *(
+            {
+                "level": "ERROR",
+                "message": "Mailing failed permanently",
+                "reason": f"MessageRejected: Email address is not verified ({n})",
+                "key": f"incoming/file-{n}.pdf",
+            }
+            for n in range(12)
+        ),
+    ]
+    logs.put_log_events(
+        logGroupName=LOG_GROUP,
+        logStreamName="2026/11/28/[$LATEST]abc",
+        logEvents=[
+            {"timestamp": now - 1000 * (len(entries) - i), "message": json.dumps(e)} for i, e in enumerate(entries)
+        ],
+    )
+
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    for name in (ALARM, f"{STACK}-OperationsQueueAgeAlarm-ABC"):
+        cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            Namespace="AWS/SQS",
+            MetricName="ApproximateNumberOfMessagesVisible",
+            Statistic="Maximum",
+            Period=300,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
+    cloudwatch.set_alarm_state(AlarmName=ALARM, StateValue="ALARM", StateReason="Threshold Crossed: 3 files")
+
+    ecr = boto3.client("ecr", region_name=REGION)
+    repository_uri = ecr.create_repository(repositoryName=REPOSITORY)["repository"]["repositoryUri"]
+    manifest = {"schemaVersion": 2, "mediaType": media_type, "config": {}, "layers": []}
+    ecr.put_image(repositoryName=REPOSITORY, imageManifest=json.dumps(manifest), imageTag="abc123")
+    role = boto3.client("iam", region_name=REGION).create_role(
+        RoleName="mailer", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+    )["Role"]["Arn"]
+    boto3.client("lambda", region_name=REGION).create_function(
+        FunctionName=FUNCTION, Role=role, PackageType="Image", Code={"ImageUri": f"{repository_uri}:abc123"}
+    )
+
+    _stack(
+        STACK,
+        {
+            "QueueName": QUEUE,
+            "DeadLetterQueueName": DEAD_LETTER_QUEUE,
+            "UndeliverableEventsQueueName": UNDELIVERABLE,
+            "FunctionName": FUNCTION,
+            "LogGroupName": LOG_GROUP,
+            "DashboardUrl": "https://us-east-1.console.aws.amazon.com/cloudwatch/home#dashboards/dashboard/x",
+        },
+    )
+    _stack(REGISTRY_STACK, {"RepositoryUri": repository_uri})
+    return urls
+
+
+def event_body(key: str) -> str:
+    return json.dumps({"detail-type": "Object Created", "source": "aws.s3", "detail": {"object": {"key": key}}})
+
+
+def bodies(sqs: SQSClient, url: str) -> list[str]:
+    """Every message body of a queue (drained; moto makes them visible again only after the timeout)."""
+    found: list[str] = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300).get(
+        "Messages", []
+    ):
+        found.extend(m["Body"] for m in messages)
+    return found
+
+
+def counts(sqs: SQSClient, url: str) -> int:
+    """Messages in a queue, visible or not."""
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+@dataclass
+class FakeSesAccount:
+    """SES v2 GetAccount, which moto does not implement: a fake at the boto3 boundary, in the API's shape."""
+
+    production: bool = False
+    sending: bool = True
+
+    def get_account(self) -> dict[str, Any]:
+        return {
+            "ProductionAccessEnabled": self.production,
+            "SendingEnabled": self.sending,
+            "EnforcementStatus": "HEALTHY",
+            "SendQuota": {"Max24HourSend": 200.0, "MaxSendRate": 1.0, "SentLast24Hours": 17.0},
+        }
+
+
+@dataclass
+class MoveTaskSqs:
+    """moto's SQS plus StartMessageMoveTask and ListMessageMoveTasks, which moto does not implement.
+
+    A fake at the boto3 boundary: the task moves `per_poll` messages back to the source queue (from the dead-letter
+    queue's RedrivePolicy owner) each time it is listed, as the real task progresses while it is watched.
+    """
+
+    real: SQSClient
+    source_url: str
+    per_poll: int = 4
+    fail_with: str | None = None
+    started: list[str] = field(default_factory=list)
+    _moved: int = 0
+    _to_move: int = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def start_message_move_task(self, *, SourceArn: str) -> dict[str, Any]:  # noqa: N803 (the API's own names)
+        if self.started and self._status() == "RUNNING":
+            raise ClientError({"Error": {"Code": "UnsupportedOperation", "Message": "task running"}}, "Start")
+        self.started.append(SourceArn)
+        self._to_move = counts(self.real, self._dead_letter_url(SourceArn))
+        return {"TaskHandle": "handle-1"}
+
+    def list_message_move_tasks(self, *, SourceArn: str, MaxResults: int) -> dict[str, Any]:  # noqa: N803
+        if not self.started:
+            return {"Results": []}
+        if self.fail_with is None:
+            url = self._dead_letter_url(SourceArn)
+            messages = self.real.receive_message(QueueUrl=url, MaxNumberOfMessages=min(self.per_poll, 10)).get(
+                "Messages", []
+            )
+            for message in messages:
+                self.real.send_message(QueueUrl=self.source_url, MessageBody=message["Body"])
+                self.real.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            self._moved += len(messages)
+        task = {
+            "Status": self._status(),
+            "SourceArn": SourceArn,
+            "ApproximateNumberOfMessagesMoved": self._moved,
+            "ApproximateNumberOfMessagesToMove": self._to_move,
+        }
+        if self.fail_with:
+            task["FailureReason"] = self.fail_with
+        return {"Results": [task]}
+
+    def _status(self) -> str:
+        if self.fail_with:
+            return "FAILED"
+        return "COMPLETED" if self._moved >= self._to_move else "RUNNING"
+
+    def _dead_letter_url(self, arn: str) -> str:
+        return self.real.get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]

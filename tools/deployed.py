@@ -1,0 +1,145 @@
+"""What the operator tools share: which deployed stacks to look at, their AWS clients, and one-line failures.
+
+The tools take the same CDK options as `make deploy` (`-c stage=prod`, `-c region=...`, `--profile NAME`), read
+the settings the way the app does (cdk.json, then `-c` overrides) and find the stacks by their names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
+
+from stacks.settings import APP_NAME, Settings, SettingsError
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_ecr import ECRClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_sqs import SQSClient
+
+CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
+
+
+class ToolError(Exception):
+    """Something the person running the tool must fix; the message is one line that says what to do."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """The deployed copy of the app a tool looks at."""
+
+    stage: str
+    region: str | None
+    profile: str | None
+
+    @property
+    def function_stack(self) -> str:
+        return f"{APP_NAME}-{self.stage}-function"
+
+    @property
+    def registry_stack(self) -> str:
+        return f"{APP_NAME}-{self.stage}-registry"
+
+
+@dataclass(frozen=True)
+class Clients:
+    cloudformation: CloudFormationClient
+    sqs: SQSClient
+    cloudwatch: CloudWatchClient
+    logs: CloudWatchLogsClient
+    sesv2: SESV2Client
+    lambda_: LambdaClient
+    ecr: ECRClient
+    region: str
+
+    @classmethod
+    def for_target(cls, target: Target) -> Clients:
+        session = boto3.Session(profile_name=target.profile, region_name=target.region)
+        if session.region_name is None:
+            raise ToolError('No AWS region: set one with `aws configure`, AWS_REGION, or ARGS="-c region=eu-west-1".')
+        return cls(
+            cloudformation=session.client("cloudformation"),
+            sqs=session.client("sqs"),
+            cloudwatch=session.client("cloudwatch"),
+            logs=session.client("logs"),
+            sesv2=session.client("sesv2"),
+            lambda_=session.client("lambda"),
+            ecr=session.client("ecr"),
+            region=session.region_name,
+        )
+
+
+def argument_parser(description: str) -> argparse.ArgumentParser:
+    """A parser that understands the CDK options passed through `ARGS` and ignores the others."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE", help="a CDK setting")
+    parser.add_argument("--profile", help="the AWS profile to use")
+    return parser
+
+
+def target_from(arguments: argparse.Namespace) -> Target:
+    context: dict[str, Any] = json.loads(CDK_JSON.read_text(encoding="utf-8")).get("context", {})
+    for pair in arguments.context:
+        key, separator, value = pair.partition("=")
+        if not separator:
+            raise ToolError(f"Expected -c KEY=VALUE, got '-c {pair}'.")
+        context[key.strip()] = value
+    try:
+        settings = Settings.from_context(context)
+    except SettingsError as error:
+        raise ToolError(str(error)) from None
+    return Target(stage=settings.stage, region=settings.region, profile=arguments.profile)
+
+
+def stack_outputs(clients: Clients, stack_name: str) -> dict[str, str]:
+    try:
+        stacks = clients.cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as error:
+        if "does not exist" in str(error):
+            raise ToolError(
+                f"The stack {stack_name} is not deployed in {clients.region}: run `make deploy` first, or name "
+                'the stage and region you deployed with ARGS="-c stage=NAME -c region=REGION".'
+            ) from None
+        raise
+    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+
+
+def run(main: Callable[[Sequence[str]], int], argv: Sequence[str] | None = None) -> int:
+    """Run a tool's main; anything the person must fix ends as one line on stderr, never a traceback."""
+    try:
+        return main(sys.argv[1:] if argv is None else argv)
+    except ToolError as error:
+        return _fail(str(error))
+    except (NoCredentialsError, ProfileNotFound) as error:
+        return _fail(
+            f"No usable AWS credentials ({error}): sign in (`aws configure` or `aws sso login`), then pass the "
+            'profile with ARGS="--profile NAME" or AWS_PROFILE.'
+        )
+    except NoRegionError:
+        return _fail('No AWS region: set one with `aws configure`, AWS_REGION, or ARGS="-c region=eu-west-1".')
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        return _fail(
+            f"AWS refused {error.operation_name}: {details.get('Code')}: {details.get('Message')} "
+            "(check the credentials' permissions and that they have not expired)."
+        )
+    except BotoCoreError as error:
+        return _fail(f"Could not reach AWS: {error}.")
+    except KeyboardInterrupt:
+        return _fail("Interrupted. Nothing was lost: a message is only deleted after it was sent; run it again.", 130)
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
