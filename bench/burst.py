@@ -201,6 +201,7 @@ def run_scenario(scenario: Scenario) -> dict[str, Any]:
                 "POWERTOOLS_METRICS_NAMESPACE": "InboxMailerBench",
                 "QUEUE_URL": queue_url,
                 "MAX_CONCURRENCY": str(INSTANCES),
+                "SES_CONFIGURATION_SET": "inbox-mailer-burst",
             }
         )
         failed_records = Counter[str]()

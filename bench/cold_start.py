@@ -34,6 +34,7 @@ FUNCTION_ENV = {
     "POWERTOOLS_LOG_LEVEL": "INFO",
     "QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/inbox-uploads-bench",
     "MAX_CONCURRENCY": "2",
+    "SES_CONFIGURATION_SET": "inbox-mailer-bench",
 }
 
 _TIMER = "import time\n_start = time.perf_counter()\n{body}\nprint(time.perf_counter() - _start)\n"

@@ -225,3 +225,9 @@ def test_function_environment_carries_the_settings_the_handler_reads(synthesized
     assert variables["IDEMPOTENCY_TABLE"] == {"Ref": table_id}
     assert variables["QUEUE_URL"] == {"Ref": synthesized.logical_id(synthesized.stacks.function.inbox.queue)}
     assert variables["MAX_CONCURRENCY"] == "2"
+
+
+def test_the_bench_runs_the_function_with_the_same_variables_as_the_stack() -> None:
+    from bench.cold_start import FUNCTION_ENV
+
+    assert sorted(name for name in FUNCTION_ENV if not name.startswith("AWS_")) == sorted(CONTRACT_ENV)

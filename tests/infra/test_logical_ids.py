@@ -67,3 +67,20 @@ def test_idempotency_table_keeps_its_id_so_mailed_markers_survive_and_nothing_is
 def test_log_group_keeps_its_id_so_the_function_logs_are_kept(synthesized: Synthesized) -> None:
     _resource(synthesized.function, "MailerLogGroup4F7F9170", "AWS::Logs::LogGroup")
     assert synthesized.logical_id(synthesized.stacks.function.mailer.log_group) == "MailerLogGroup4F7F9170"
+
+
+def test_alarm_topic_keeps_its_id_so_confirmed_email_subscriptions_are_not_dropped(synthesized: Synthesized) -> None:
+    _resource(synthesized.function, "OperationsAlarmTopic909EF7A3", "AWS::SNS::Topic")
+    assert synthesized.logical_id(synthesized.stacks.function.operations.topic) == "OperationsAlarmTopic909EF7A3"
+
+
+def test_alarm_topic_key_keeps_its_id_so_a_deploy_never_schedules_the_key_for_deletion(
+    synthesized: Synthesized,
+) -> None:
+    _resource(synthesized.function, "OperationsAlarmTopicKey52078457", "AWS::KMS::Key")
+
+
+def test_configuration_set_keeps_its_id_so_the_apps_ses_numbers_keep_their_history(synthesized: Synthesized) -> None:
+    _resource(synthesized.function, "MailerConfigurationSet5BCF2945", "AWS::SES::ConfigurationSet")
+    configuration_set = synthesized.stacks.function.mailer.configuration_set
+    assert synthesized.logical_id(configuration_set) == "MailerConfigurationSet5BCF2945"
