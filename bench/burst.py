@@ -25,7 +25,6 @@ import ast
 import io
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -33,8 +32,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, cast
 
-from bench.common import LAMBDA_IMAGE, ROOT, VENV_BIN, Figure
-from checks.cdk_cli import cdk_env
+from bench.common import LAMBDA_IMAGE, ROOT, Figure, run_case_in_fresh_interpreter
 
 GOAL_RATIO = 1.3
 REGION = "us-east-1"
@@ -333,14 +331,7 @@ def _lambda_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
 
 
 def measure() -> tuple[Figure, list[dict[str, Any]]]:
-    results = []
-    for name in SCENARIOS:
-        output = ROOT / "bench" / "out" / f"burst-{name}.json"
-        output.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [str(VENV_BIN / "python"), "-m", "bench.burst", name, str(output)], cwd=ROOT, env=cdk_env(), check=True
-        )
-        results.append(json.loads(output.read_text(encoding="utf-8")))
+    results = [run_case_in_fresh_interpreter("bench.burst", name) for name in SCENARIOS]
     worst = max(result["ratio"] for result in results)
     met = all(
         r["drained"] and r["files_mailed"] == r["files"] and r["duplicates"] == 0 and r["dead_letter"] == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shutil
@@ -59,6 +60,15 @@ def timed_run(args: Sequence[str], *, cwd: Path, env: dict[str, str]) -> tuple[f
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return elapsed, result
+
+
+def run_case_in_fresh_interpreter(module: str, case: str) -> dict[str, Any]:
+    """Runs `python -m <module> <case> <output>` (a fresh interpreter per case) and returns the JSON it wrote."""
+    output = OUT_DIR / f"{module.rpartition('.')[2]}-{case}.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([str(VENV_BIN / "python"), "-m", module, case, str(output)], cwd=ROOT, env=cdk_env(), check=True)
+    result: dict[str, Any] = json.loads(output.read_text(encoding="utf-8"))
+    return result
 
 
 def median(values: Sequence[float]) -> float:

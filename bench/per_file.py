@@ -19,7 +19,6 @@ import gc
 import io
 import json
 import os
-import subprocess
 import sys
 import time
 import tracemalloc
@@ -28,8 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.cold_start import FUNCTION_ENV
-from bench.common import LAMBDA_IMAGE, ROOT, VENV_BIN, Figure
-from checks.cdk_cli import cdk_env
+from bench.common import LAMBDA_IMAGE, Figure, run_case_in_fresh_interpreter
 
 KIB = 1024
 MIB = 1024 * 1024
@@ -233,14 +231,7 @@ class _Context:
 
 
 def measure() -> tuple[Figure, list[dict[str, Any]]]:
-    results = []
-    for name in CASES:
-        output = ROOT / "bench" / "out" / f"per-file-{name}.json"
-        output.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [str(VENV_BIN / "python"), "-m", "bench.per_file", name, str(output)], cwd=ROOT, env=cdk_env(), check=True
-        )
-        results.append(json.loads(output.read_text(encoding="utf-8")))
+    results = [run_case_in_fresh_interpreter("bench.per_file", name) for name in CASES]
     by_case = {result["case"]: result for result in results}
     big = by_case["attach_20MB"]
     factor = big["transport_peak_bytes"] / big["file_bytes"]
