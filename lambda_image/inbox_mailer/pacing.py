@@ -59,12 +59,12 @@ class SendPacer:
 
     def wait_for_turn(self, seconds_left: float) -> bool:
         """Sleeps until this instance's next turn to send and takes it; False, without waiting, if the turn
-        comes later than `seconds_left` from now."""
+        comes later than `seconds_left` from now. A turn that is due now is always taken."""
         if self.share is None or self._interval is None:
             return True
         now = self._clock()
         turn = max(now, self._next_turn)
-        if turn - now > seconds_left:
+        if turn > now and turn - now > seconds_left:
             return False
         if turn > now:
             self._sleep(turn - now)

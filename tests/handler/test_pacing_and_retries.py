@@ -140,6 +140,21 @@ def test_a_turn_beyond_the_time_left_is_refused_without_waiting() -> None:
     assert clock.sleeps == [2.0]
 
 
+def test_a_turn_that_is_due_is_taken_even_with_no_time_to_spare() -> None:
+    # GIVEN a function whose timeout is shorter than the margin kept for a send (seconds left below zero)
+    clock = FakeClock()
+    pacer = _pacer(1.0, 2, clock)
+
+    # WHEN a turn is asked for that is due now, and again once it is due 2 s later
+    first = pacer.wait_for_turn(seconds_left=-3)
+    clock.now += 2
+    second = pacer.wait_for_turn(seconds_left=-3)
+
+    # THEN both are taken: only a turn that needs waiting can be refused
+    assert (first, second) == (True, True)
+    assert clock.sleeps == []
+
+
 def test_unknown_rate_paces_nothing_and_is_looked_up_once() -> None:
     lookups: list[int] = []
 
