@@ -32,7 +32,7 @@ EQUIVALENT_MUTANTS_FILE = ROOT / "checks" / "equivalent_mutants.toml"
 RESULTS_FILE = ROOT / "bench" / "mutation.json"
 DEFAULT_SEED = 12
 # The scratch copy leaves out what is big and not read by the tests that run there.
-NOT_COPIED = (".git", ".venv", ".venv-checkov", "node_modules", ".cache", "cdk.out", "mutants", "bench", "docs")
+NOT_COPIED = (".git", ".venv", ".venv-checkov", "node_modules", ".cache", "cdk.out", "mutants", "out", "docs")
 # mutmut's exit codes that mean a test noticed the mutant: a failure, an error, a timeout or a crash.
 KILLED_EXIT_CODES = {1, 3, 24, -24, 36, 152, 255, -9, -11}
 NOT_RUN_EXIT_CODES = {None, 2, 34}
