@@ -13,12 +13,13 @@ ARGS ?=
 # `make deploy` runs the preflight first; PREFLIGHT=0 skips it (README, "First deploy").
 PREFLIGHT ?= 1
 
-.PHONY: help setup bootstrap synth test lint fuzz bench checks diff-local reference diff preflight deploy destroy status redrive clean email-picture
+.PHONY: help setup bootstrap synth test lint fuzz mutation bench checks diff-local reference diff preflight deploy destroy status redrive clean email-picture
 
 help:
 	@echo "make synth    set up, synthesize every stack offline and show what would be deployed"
 	@echo "make test     set up, lint, type-check and run the whole test suite (checks included)"
 	@echo "make fuzz     the property tests of the mailer with many more generated uploads (a few minutes)"
+	@echo "make mutation  how many planted bugs the tests catch (mutmut); SAMPLE=N for N per target (README)"
 	@echo "make checks   only the checks before deploy: cfn-lint, checkov, hadolint, image, IAM, cdk-nag, workflows"
 	@echo "make diff-local  compare a fresh synth with the reviewed templates in checks/reference (offline)"
 	@echo "make reference   accept the current synth as the new reference (after a reviewed change)"
@@ -64,6 +65,11 @@ test: lint $(CHECKOV_VENV)/.installed
 
 fuzz: setup
 	python -m pytest tests/handler/test_properties.py --hypothesis-profile=fuzz
+
+# Not part of `make test`: SAMPLE=N mutates a seeded sample of N mutants per target (SEED=...), TARGET=mailer|stacks
+# only one target; without SAMPLE every mutant runs (README, "How good are the tests").
+mutation: setup $(CHECKOV_VENV)/.installed
+	python -m checks.mutation $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(SEED),--seed $(SEED)) $(if $(TARGET),--target $(TARGET))
 
 checks: setup $(CHECKOV_VENV)/.installed
 	python -m pytest tests/checks
