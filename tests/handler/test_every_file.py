@@ -164,6 +164,8 @@ def test_only_a_valid_type_pair_is_taken_from_the_uploader(
         "=?utf-8?b?c2V0dXAuZXhl?=",
         "setup.\uff45\uff58\uff45",
         "setup\u2024exe",
+        '"setup.exe"',
+        "<setup.exe>",
     ],
     ids=repr,
 )
