@@ -38,6 +38,8 @@ KILLED_EXIT_CODES = {1, 3, 24, -24, 36, 152, 255, -9, -11}
 NOT_RUN_EXIT_CODES = {None, 2, 34}
 # More than either whole suite takes here (infra 45 s): a mutant's tests are cut after 4 x (this + their own time).
 TIMEOUT_S = 60
+# Mutants tested at once: one per core of the 2-core machines this runs on.
+CHILDREN = 2
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class Target:
     also_copy: tuple[str, ...] = ()
     # pytest options added to every run of a mutant, after the test files mutmut picked from its coverage.
     pytest_args: tuple[str, ...] = ()
+    # What mutmut's fork server imports before forking a child per mutant ("collect": the test modules).
+    warmup: str = "collect"
 
 
 TARGETS = (
@@ -69,6 +73,9 @@ TARGETS = (
         # test that needed the synth only: every stacks mutant runs the whole infra suite instead. The CLI's own
         # synth (test_cli.py) needs node_modules and checks the same app through another door: left out.
         pytest_args=("tests/infra", "--ignore=tests/infra/test_cli.py"),
+        # Importing aws_cdk starts its jsii kernel, a node process spoken to over pipes: children forked after
+        # the import would share one kernel and garble each other's calls, so each child imports its own.
+        warmup="none",
     ),
 )
 
@@ -175,6 +182,7 @@ def prepare(target: Target) -> Path:
         "pytest_add_cli_args": ["-p", "no:cacheprovider", "-p", "checks.mutation_plugin", *target.pytest_args],
         "timeout_multiplier": 2.0,
         "timeout_constant": float(TIMEOUT_S),
+        "forkserver_warmup": target.warmup,
     }
     lines = [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
     (work / "pyproject.toml").write_text(pyproject + "\n[tool.mutmut]\n" + "\n".join(lines) + "\n", encoding="utf-8")
@@ -236,7 +244,7 @@ def run_target(target: Target, size: int | None, seed: int, excused: dict[str, s
     chosen = every if size is None else sample(every, size, seed)
     print(f"{target.name}: {len(chosen)} of {len(every)} mutants, tests: {' '.join(target.tests)}", flush=True)
     run = subprocess.run(
-        [sys.executable, "-m", "mutmut", "run", "--max-children", "1", *chosen],
+        [sys.executable, "-m", "mutmut", "run", "--max-children", str(CHILDREN), *chosen],
         cwd=work,
         capture_output=True,
         text=True,
