@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import math
 import random
 import re
 import shutil
@@ -116,6 +117,20 @@ def score(killed: int, total: int, excused: int) -> float | None:
     """Percentage of the mutants that count (not excused) that a test killed; None when none count."""
     counted = total - excused
     return None if counted <= 0 else round(100 * killed / counted, 1)
+
+
+def interval(killed: int, counted: int, sampled: bool) -> tuple[float, float] | None:
+    """95 % Wilson interval of the whole population's score when `counted` mutants were drawn at random.
+
+    None for a full run (the score is exact) and when nothing counted.
+    """
+    if not sampled or counted <= 0:
+        return None
+    z = 1.959964
+    share = killed / counted
+    centre = (share + z * z / (2 * counted)) / (1 + z * z / counted)
+    half = z * math.sqrt(share * (1 - share) / counted + z * z / (4 * counted * counted)) / (1 + z * z / counted)
+    return round(100 * (centre - half), 1), round(100 * (centre + half), 1)
 
 
 def tally(exit_codes: dict[str, int | None], excused: dict[str, str]) -> dict[str, Any]:
@@ -263,6 +278,7 @@ def run_target(target: Target, size: int | None, seed: int, excused: dict[str, s
             ]
     overall = {key: sum(counts[key] for counts in files.values()) for key in ("killed", "survived", "excused", "total")}
     overall["score"] = score(overall["killed"], overall["total"], overall["excused"])
+    overall["interval_95"] = interval(overall["killed"], overall["total"] - overall["excused"], size is not None)
     return {
         "mutants_generated": len(every),
         "overall": overall,
@@ -273,7 +289,10 @@ def run_target(target: Target, size: int | None, seed: int, excused: dict[str, s
 
 
 def report(name: str, result: dict[str, Any]) -> None:
-    print(f"\n{name}: {result['overall']['score']} % killed of {result['overall']['total']} mutants")
+    overall = result["overall"]
+    sampled = overall.get("interval_95")
+    spread = "" if sampled is None else f" (95 % interval of all {result['mutants_generated']}: {sampled[0]}-{sampled[1]} %)"
+    print(f"\n{name}: {overall['score']} % killed of {overall['total']} mutants{spread}")
     for file, counts in result["files"].items():
         print(f"  {file:45} {counts['score']!s:>6} %  killed {counts['killed']:4}  survived {counts['survived']:4}")
     for survivor in result["survivors"]:

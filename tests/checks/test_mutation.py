@@ -14,12 +14,13 @@ from checks.mutation import (
     EquivalentMutantsError,
     changed_line,
     function_lines,
+    interval,
     load_equivalent_mutants,
     sample,
     score,
     tally,
 )
-from checks.mutation_plugin import covering_functions
+from checks.mutation_plugin import covering_functions, fastest_modules_first, module_durations
 
 NAMES = [f"inbox_mailer.processing.x_mail__mutmut_{number}" for number in range(1, 101)]
 
@@ -99,3 +100,26 @@ def test_mutmuts_test_ids_lose_their_parameters_and_are_selected_once() -> None:
     args = ["-x", "tests/a.py::test_one[\\x00]", "tests/a.py::test_one[b]", "tests/b.py::test_two", "tests/infra"]
     # THEN the test function is selected once, and the other arguments are kept in order
     assert covering_functions(args) == ["-x", "tests/a.py::test_one", "tests/b.py::test_two", "tests/infra"]
+
+
+def test_a_mutants_tests_run_fastest_module_first_keeping_each_modules_order() -> None:
+    # GIVEN mutmut's clean-run durations: module b took 1 s in all, module a 5 s, module c was not timed
+    durations = module_durations({"t/a.py::one": 2.0, "t/a.py::two[x]": 3.0, "t/b.py::one": 1.0})
+    assert durations == {"t/a.py": 5.0, "t/b.py": 1.0}
+    ids = ["t/a.py::one", "t/c.py::one", "t/a.py::two[x]", "t/b.py::one", "t/b.py::two"]
+    # WHEN the selected tests are ordered
+    order = [ids[position] for position in fastest_modules_first(ids, durations)]
+    # THEN b's tests come first, then a's, then the untimed module, each module in its own order
+    assert order == ["t/b.py::one", "t/b.py::two", "t/a.py::one", "t/a.py::two[x]", "t/c.py::one"]
+
+
+def test_a_sampled_score_comes_with_the_range_the_whole_score_lies_in_and_a_full_run_with_none() -> None:
+    # GIVEN 170 of 200 sampled mutants killed (85 %)
+    low, high = interval(170, 200, sampled=True) or (0.0, 0.0)
+    # THEN the 95 % Wilson interval is about 79.4 to 89.3 %, around but not centred on 85 %
+    assert (low, high) == (79.4, 89.3)
+    # AND a larger sample narrows it, a full run is exact, and nothing counted has no interval
+    wide, narrow = interval(17, 20, sampled=True), interval(850, 1000, sampled=True)
+    assert wide is not None and narrow is not None and narrow[1] - narrow[0] < wide[1] - wide[0]
+    assert interval(170, 200, sampled=False) is None
+    assert interval(0, 0, sampled=True) is None
