@@ -1,0 +1,168 @@
+"""The log lines operators are sent to: `make status` and the README's runbook read them, so their shape is a contract.
+
+- Every file that is not mailed now is logged once as a failure whose message matches `make status`'s filter
+  (`tools/status.py`), at ERROR when it will never succeed ("Mailing failed permanently", the README's words)
+  and at WARNING when SQS will redeliver it, with a `reason` that names the error and the upload's key.
+- Every skipped upload is logged as "Upload skipped" with the metric that counts it as `skip_reason`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from inbox_mailer.metric_names import Metric
+from inbox_mailer.processing import MAX_THROTTLED_REQUEUES
+from tests.handler.support import (
+    BUCKET,
+    FailingSes,
+    Inbox,
+    LambdaContext,
+    LogCapture,
+    RecordingS3,
+    sqs_event,
+    sqs_record,
+)
+from tools.status import FAILURE_FILTER
+
+# The words `make status` asks CloudWatch Logs for (a quoted phrase in its filter pattern).
+STATUS_PHRASE = json.loads(FAILURE_FILTER)
+KEY = "incoming/report.pdf"
+
+
+class BrokenS3:
+    def head_object(self, **kwargs: Any) -> Any:
+        raise RuntimeError("socket closed by a bug")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """How a file fails, and what its one failure log must say."""
+
+    s3: Callable[[Inbox], Any] | None = None
+    ses: Any = None
+    throttled_before: int | None = None
+    retryable: bool = True
+    # Text the reason must contain so the operator knows which error it was.
+    names: str = ""
+    # The `error_code` logged: the service's own error code, empty when no service answered.
+    code: str = ""
+    # False when the failure is the whole message's (after every upload in it was tried), not one upload's.
+    per_upload: bool = True
+
+
+FAILURES = {
+    "SES rejects the message": Failure(
+        ses=FailingSes("MessageRejected", "Email address is not verified."),
+        retryable=False,
+        names="MessageRejected",
+        code="MessageRejected",
+    ),
+    "SES is down": Failure(
+        ses=FailingSes("InternalFailure", "try later"), names="InternalFailure", code="InternalFailure"
+    ),
+    "SES answers an unknown error": Failure(ses=FailingSes("Teapot", "odd"), names="Teapot", code="Teapot"),
+    "S3 is unavailable": Failure(s3=lambda inbox: RecordingS3(inbox.s3, head_error="503"), names="503", code="503"),
+    "S3 refuses the role": Failure(
+        s3=lambda inbox: RecordingS3(inbox.s3, head_error="AccessDenied"),
+        retryable=False,
+        names="denied",
+        code="AccessDenied",
+    ),
+    "S3 finds the version id invalid": Failure(
+        s3=lambda inbox: RecordingS3(inbox.s3, head_error="InvalidArgument"),
+        retryable=False,
+        names="InvalidArgument",
+        code="InvalidArgument",
+    ),
+    "S3 answers an unknown error": Failure(
+        s3=lambda inbox: RecordingS3(inbox.s3, head_error="Teapot"), names="Teapot", code="Teapot"
+    ),
+    "an error nobody foresaw": Failure(s3=lambda inbox: BrokenS3(), names="RuntimeError"),
+    "throttled too often in a row": Failure(
+        ses=FailingSes("Throttling", "Maximum sending rate exceeded."),
+        throttled_before=MAX_THROTTLED_REQUEUES,
+        names=str(MAX_THROTTLED_REQUEUES + 1),
+        per_upload=False,
+    ),
+}
+
+
+def _failure_logs(logs: LogCapture) -> list[dict[str, Any]]:
+    return [record for record in logs.records if STATUS_PHRASE in str(record.get("message"))]
+
+
+@pytest.mark.parametrize("failure", FAILURES.values(), ids=list(FAILURES))
+def test_a_file_that_is_not_mailed_is_logged_once_where_make_status_looks_with_its_reason(
+    failure: Failure,
+    inbox: Inbox,
+    function_module: ModuleType,
+    rewire: Callable[..., None],
+    logs: LogCapture,
+    lambda_context: LambdaContext,
+) -> None:
+    # GIVEN an upload, and S3 or SES failing in one of the ways a file can fail
+    rewire(s3=None if failure.s3 is None else failure.s3(inbox), ses=failure.ses)
+    received = inbox.upload_and_receive(KEY, b"%PDF")
+    attributes = {}
+    if failure.throttled_before is not None:
+        attributes = {"ThrottledAttempts": {"DataType": "Number", "StringValue": str(failure.throttled_before)}}
+    record = sqs_record(received["body"], received["messageId"], attributes=attributes)
+
+    # WHEN it is handled
+    response = function_module.handler(sqs_event(record), lambda_context)
+
+    # THEN the record is failed, and exactly one failure line is logged, the one `make status` finds
+    assert response == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    [logged] = _failure_logs(logs)
+    # AND its level and `retryable` say whether it can succeed later, in the README's words when it cannot
+    assert logged["retryable"] is failure.retryable
+    assert logged["level"] == ("WARNING" if failure.retryable else "ERROR")
+    assert ("permanently" in logged["message"]) is not failure.retryable
+    # AND its reason names the error, and the line names the upload
+    assert isinstance(logged["reason"], str)
+    assert failure.names in logged["reason"]
+    assert logged["error_code"] == failure.code
+    assert logged.get("key") == (KEY if failure.per_upload else None)
+    assert inbox.sent_mail() == []
+
+
+def test_a_message_that_is_no_event_is_logged_as_a_permanent_failure_with_its_reason(
+    inbox: Inbox, function_module: ModuleType, logs: LogCapture, lambda_context: LambdaContext
+) -> None:
+    # GIVEN a message on the queue that is not an upload event at all
+    record = sqs_record("this is not json", "message-1")
+
+    # WHEN it is handled
+    response = function_module.handler(sqs_event(record), lambda_context)
+
+    # THEN it is failed (the dead-letter queue keeps it), logged once as permanent with a reason
+    assert response == {"batchItemFailures": [{"itemIdentifier": "message-1"}]}
+    [logged] = _failure_logs(logs)
+    assert logged["retryable"] is False
+    assert logged["level"] == "ERROR"
+    assert "malformed" in logged["reason"]
+
+
+def test_a_file_deleted_before_it_was_mailed_is_logged_as_skipped_with_the_metric_that_counts_it(
+    inbox: Inbox, function_module: ModuleType, logs: LogCapture, lambda_context: LambdaContext
+) -> None:
+    # GIVEN an upload that was deleted (`aws s3 rm`: a delete marker) before its event was handled
+    received = inbox.upload_and_receive(KEY, b"%PDF")
+    inbox.s3.delete_object(Bucket=BUCKET, Key=KEY)
+
+    # WHEN it is handled
+    response = function_module.handler(sqs_event(received), lambda_context)
+
+    # THEN it is acknowledged, not mailed, and logged once as skipped, with the reason the README names
+    assert response == {"batchItemFailures": []}
+    assert inbox.sent_mail() == []
+    [skipped] = [record for record in logs.records if record.get("message") == "Upload skipped"]
+    assert skipped["skip_reason"] == Metric.SKIPPED_DELETED.value
+    assert skipped["why"]
+    assert _failure_logs(logs) == []
