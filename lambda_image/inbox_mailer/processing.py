@@ -282,7 +282,8 @@ def _key(identity: dict[str, str]) -> str:
 
 
 def _throttled_attempts(record: SQSRecord) -> int:
-    attribute = record.message_attributes.get(THROTTLED_ATTRIBUTE)
+    # Indexed, not `.get()`: only indexing wraps the attribute (and answers None when it is missing).
+    attribute = record.message_attributes[THROTTLED_ATTRIBUTE]
     value = None if attribute is None else attribute.string_value
     try:
         return max(0, int(value or 0))

@@ -9,6 +9,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from moto import mock_aws
 
@@ -32,6 +33,13 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_REGION", REGION)
     for name, value in CONTRACT_ENV.items():
         monkeypatch.setenv(name, value)
+
+
+@pytest.fixture(autouse=True)
+def no_metrics_left_behind() -> Iterator[None]:
+    """Powertools keeps one metric set per process: what a test added and never flushed is dropped after it."""
+    yield
+    Metrics().clear_metrics()
 
 
 @pytest.fixture

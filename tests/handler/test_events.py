@@ -83,3 +83,42 @@ def test_identity_is_the_version_or_else_etag_and_sequencer() -> None:
 def test_malformed_bodies_are_rejected(body: str) -> None:
     with pytest.raises(MalformedEventError):
         parse_sqs_body(body)
+
+
+def test_every_upload_of_a_notification_is_announced_whatever_kind_of_event_comes_before_it() -> None:
+    # GIVEN a direct S3 notification: a delete, an upload, another delete, another upload
+    notification = load_event("s3_notification_object_created.json")
+    created = notification["Records"][0]
+    second = json.loads(json.dumps(created))
+    second["s3"]["object"]["key"] = "incoming/second.pdf"
+    removed = {**created, "eventName": "ObjectRemoved:Delete"}
+    notification["Records"] = [removed, created, {**removed, "eventName": "ObjectRemoved:DeleteMarkerCreated"}, second]
+
+    # WHEN it is parsed
+    announcement = parse_sqs_body(json.dumps(notification))
+
+    # THEN both uploads are announced, in order, and both deletes are counted as events of another kind
+    assert [upload.key for upload in announcement.uploads] == ["incoming/report 2026.pdf", "incoming/second.pdf"]
+    assert announcement.other_events == 2
+
+
+@pytest.mark.parametrize("version_id", ["null", "", None], ids=["null", "empty", "missing"])
+@pytest.mark.parametrize("shape", ["eventbridge", "s3-notification"])
+def test_the_null_version_id_of_an_unversioned_upload_is_no_version_id(shape: str, version_id: str | None) -> None:
+    # GIVEN an event of an unversioned upload, whose version id is "null", empty or absent
+    if shape == "eventbridge":
+        event = load_event("eventbridge_object_created.json")
+        fields, name, sequencer = event["detail"]["object"], "version-id", "00617F08299329D189"
+    else:
+        event = load_event("s3_notification_object_created.json")
+        fields, name, sequencer = event["Records"][0]["s3"]["object"], "versionId", "0055AED6DCD90281E5"
+    fields.pop(name)
+    if version_id is not None:
+        fields[name] = version_id
+
+    # WHEN it is parsed
+    [upload] = parse_sqs_body(json.dumps(event)).uploads
+
+    # THEN it has no version id, and the upload is told apart by its ETag and sequencer
+    assert upload.version_id is None
+    assert upload.identity()["version"] == f"etag:b1946ac92492d2347c6235b4d2611184:sequencer:{sequencer}"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import io
+import json
 import os
 from collections.abc import Callable
 from typing import Any, cast
@@ -12,8 +14,12 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from inbox_mailer.delivery import Outcome, deliver
+from inbox_mailer.events import UploadedObject
 from inbox_mailer.raw_body import EncodedMessage, JoinedBody, accepts_encoded_messages
-from tests.handler.support import REGION
+from inbox_mailer.settings import MailerSettings
+from tests.handler.fakes import NOW, FakeS3
+from tests.handler.support import BUCKET, CONTRACT_ENV, REGION, SentMail
 
 
 class _Answer:
@@ -90,3 +96,42 @@ def test_joined_body_reads_seeks_and_reports_its_length_like_a_file() -> None:
     assert body.seek(0, io.SEEK_END) == 10
     body.seek(0)
     assert b"".join(iter(functools.partial(body.read, 3), b"")) == b"abcdefghij"
+
+
+def test_an_attached_file_reaches_the_wire_as_a_stream_not_as_a_copy_of_the_message() -> None:
+    # GIVEN a real SES v2 client whose requests stop at the HTTP boundary, and a 300 kB file to attach
+    client = boto3.client("sesv2", region_name=REGION)
+    bodies: list[Any] = []
+
+    def capture(request: Any, **_: Any) -> AWSResponse:
+        bodies.append(request.body)
+        return AWSResponse(request.url, 200, {}, _Answer())  # type: ignore[arg-type]
+
+    client.meta.events.register_first("before-send.sesv2.SendEmail", cast(Callable[..., None], capture))
+    s3 = FakeS3()
+    data = os.urandom(300_000)
+    stored = s3.put("incoming/data.bin", data)
+    upload = UploadedObject(
+        bucket=BUCKET,
+        key="incoming/data.bin",
+        version_id=stored.version_id,
+        etag="",
+        sequencer="",
+        size=None,
+        event_time=NOW,
+    )
+
+    # WHEN it is delivered
+    result = deliver(upload, settings=MailerSettings.from_env(CONTRACT_ENV), s3=s3, ses=client, now=NOW)  # type: ignore[arg-type]
+
+    # THEN the request body botocore sends is the reader over the once-encoded message, read in blocks
+    assert result.outcome is Outcome.ATTACHED
+    [body] = bodies
+    assert isinstance(body, JoinedBody)
+    blocks = list(iter(functools.partial(body.read, 64 * 1024), b""))
+    assert len(blocks) > 1
+    # AND those bytes are the SendEmail request, whose raw message is the mail with the file attached
+    request = json.loads(b"".join(blocks))
+    assert request["FromEmailAddress"] == CONTRACT_ENV["SENDER_ADDRESS"]
+    mail = SentMail(source="", destinations=[], raw=base64.b64decode(request["Content"]["Raw"]["Data"]))
+    assert mail.attachments == [("data.bin", data)]

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import importlib
 import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from types import ModuleType
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from inbox_mailer.message import TIME_FORMAT
 from inbox_mailer.settings import MailerSettings, SettingsError
-from tests.handler.support import CONTRACT_ENV, RECIPIENTS
+from tests.handler.support import CONTRACT_ENV, RECIPIENTS, TABLE, Inbox, LambdaContext, sqs_event
 
 REQUIRED = [
     "SENDER_ADDRESS",
@@ -105,3 +111,53 @@ def test_cold_start_fails_on_a_bad_setting(monkeypatch: pytest.MonkeyPatch, mock
     with pytest.raises(SettingsError, match=r"^MAX_MESSAGE_BYTES "):
         importlib.import_module("lambda_function")
     sys.modules.pop("lambda_function", None)
+
+
+@pytest.fixture
+def configured_function(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Callable[..., ModuleType]:
+    """The real handler module, cold-started with some settings changed from the contract environment."""
+
+    def cold_start(**environment: str) -> ModuleType:
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        module: ModuleType = request.getfixturevalue("function_module")
+        return module
+
+    return cold_start
+
+
+def test_the_idempotency_record_lives_as_long_as_idempotency_ttl_seconds(
+    inbox: Inbox, configured_function: Callable[..., ModuleType], lambda_context: LambdaContext
+) -> None:
+    # GIVEN a function whose idempotency records live 2 hours (not the library's default of 1 hour)
+    function_module = configured_function(IDEMPOTENCY_TTL_SECONDS="7200")
+    record = inbox.upload_and_receive("incoming/report.pdf", b"%PDF")
+
+    # WHEN an upload is mailed
+    started = int(time.time())
+    assert function_module.handler(sqs_event(record), lambda_context) == {"batchItemFailures": []}
+    finished = int(time.time())
+
+    # THEN the record of it in the table expires 7200 s after it was written
+    [item] = inbox.dynamodb.scan(TableName=TABLE)["Items"]
+    assert item["status"]["S"] == "COMPLETED"
+    assert started + 7200 <= int(item["expiration"]["N"]) <= finished + 7200
+
+
+def test_the_download_link_lives_as_long_as_link_expiry_seconds(
+    inbox: Inbox, configured_function: Callable[..., ModuleType], lambda_context: LambdaContext
+) -> None:
+    # GIVEN a function whose download links live 10 minutes (not boto3's default of 1 hour)
+    function_module = configured_function(LINK_EXPIRY_SECONDS="600")
+    record = inbox.upload_and_receive("incoming/setup.exe", b"MZ\x90\x00")
+
+    # WHEN a file that is sent as a link is handled
+    assert function_module.handler(sqs_event(record), lambda_context) == {"batchItemFailures": []}
+
+    # THEN the link is signed for 600 s, and the mail says it expires 10 minutes after the mail's date
+    [mail] = inbox.sent_mail()
+    url = next(line for line in mail.text.splitlines() if line.startswith("https://"))
+    assert parse_qs(urlparse(url).query)["X-Amz-Expires"] == ["600"]
+    stated = mail.text.split("the link expires at ", 1)[1].split(")", 1)[0]
+    expires_at = datetime.strptime(stated, TIME_FORMAT).replace(tzinfo=UTC)
+    assert expires_at - mail.message["Date"].datetime == timedelta(seconds=600)
