@@ -122,3 +122,27 @@ def test_the_null_version_id_of_an_unversioned_upload_is_no_version_id(shape: st
     # THEN it has no version id, and the upload is told apart by its ETag and sequencer
     assert upload.version_id is None
     assert upload.identity()["version"] == f"etag:b1946ac92492d2347c6235b4d2611184:sequencer:{sequencer}"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        ("size", True, "size"),
+        ("size", 12.5, "size"),
+        ("key", 42, "string"),
+        ("sequencer", ["0A"], "string"),
+        ("etag", {"hex": "ab"}, "string"),
+    ],
+)
+def test_a_field_of_the_wrong_type_is_refused_with_what_was_expected_and_what_came(
+    field: str, value: object, named: str
+) -> None:
+    # GIVEN an EventBridge upload event whose object field has the wrong JSON type
+    event = load_event("eventbridge_object_created.json")
+    event["detail"]["object"][field] = value
+
+    # WHEN it is parsed THEN it is refused as malformed, saying what was expected and which type came instead
+    with pytest.raises(MalformedEventError) as refused:
+        parse_sqs_body(json.dumps(event))
+    assert named in str(refused.value)
+    assert type(value).__name__ in str(refused.value)

@@ -10,6 +10,8 @@ from email import policy
 from email.parser import BytesParser
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from inbox_mailer.delivery import DOWNLOAD_CHUNK_BYTES
 from inbox_mailer.message import (
@@ -18,6 +20,8 @@ from inbox_mailer.message import (
     FileDetails,
     frame_attached_message,
     human_size,
+    is_refused_attachment,
+    media_type,
     render_content,
 )
 from inbox_mailer.raw_body import EncodedMessage
@@ -113,3 +117,26 @@ def test_attaching_costs_little_more_than_the_encoded_message() -> None:
     assert len(encoded.encoded) > size * 1.8
     assert peak < len(encoded.encoded) + 3 * 1024 * 1024
     assert peak < 2.1 * size
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters=".\uff0e\u2024\ufe52"), min_size=1))
+def test_a_name_without_a_dot_has_no_extension_so_it_is_never_refused(name: str) -> None:
+    # GIVEN a file name with no dot in any spelling (e.g. "exe" or "bat"), THEN it is attached, not refused
+    assert not is_refused_attachment(name)
+    assert not is_refused_attachment(name.upper())
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("v1.2.png", "image/png"),
+        ("report.final.pdf", "application/pdf"),
+        ("notes.2026.11.txt", "text/plain"),
+        ("photo.jpeg.exe.png", "image/png"),
+    ],
+)
+def test_an_undeclared_type_is_guessed_from_the_last_extension_only(name: str, expected: str) -> None:
+    # GIVEN a file uploaded without a type whose name has several dots
+    # WHEN its media type is decided THEN only what follows the last dot counts
+    assert media_type(None, name) == expected
+    assert media_type("binary/octet-stream", name) == expected
