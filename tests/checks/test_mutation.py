@@ -120,6 +120,8 @@ def test_a_sampled_score_comes_with_the_range_the_whole_score_lies_in_and_a_full
     assert (low, high) == (79.4, 89.3)
     # AND a larger sample narrows it, a full run is exact, and nothing counted has no interval
     wide, narrow = interval(17, 20, sampled=True), interval(850, 1000, sampled=True)
-    assert wide is not None and narrow is not None and narrow[1] - narrow[0] < wide[1] - wide[0]
+    assert wide is not None
+    assert narrow is not None
+    assert narrow[1] - narrow[0] < wide[1] - wide[0]
     assert interval(170, 200, sampled=False) is None
     assert interval(0, 0, sampled=True) is None
