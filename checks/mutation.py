@@ -291,7 +291,9 @@ def run_target(target: Target, size: int | None, seed: int, excused: dict[str, s
 def report(name: str, result: dict[str, Any]) -> None:
     overall = result["overall"]
     sampled = overall.get("interval_95")
-    spread = "" if sampled is None else f" (95 % interval of all {result['mutants_generated']}: {sampled[0]}-{sampled[1]} %)"
+    spread = ""
+    if sampled is not None:
+        spread = f" (95 % interval of all {result['mutants_generated']}: {sampled[0]}-{sampled[1]} %)"
     print(f"\n{name}: {overall['score']} % killed of {overall['total']} mutants{spread}")
     for file, counts in result["files"].items():
         print(f"  {file:45} {counts['score']!s:>6} %  killed {counts['killed']:4}  survived {counts['survived']:4}")
