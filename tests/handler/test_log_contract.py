@@ -15,9 +15,11 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from inbox_mailer.metric_names import Metric
 from inbox_mailer.processing import MAX_THROTTLED_REQUEUES
+from tests.handler.fakes import FakeQueue, FakeS3, FakeSes, Mailbox, upload_record
 from tests.handler.support import (
     BUCKET,
     FailingSes,
@@ -166,3 +168,58 @@ def test_a_file_deleted_before_it_was_mailed_is_logged_as_skipped_with_the_metri
     assert skipped["skip_reason"] == Metric.SKIPPED_DELETED.value
     assert skipped["why"]
     assert _failure_logs(logs) == []
+
+
+def _throttling() -> ClientError:
+    return ClientError({"Error": {"Code": "Throttling", "Message": "Maximum sending rate exceeded."}}, "SendEmail")
+
+
+def _dropping_s3() -> FakeS3:
+    s3 = FakeS3()
+    s3.fail["get_object"] = EndpointConnectionError(endpoint_url="https://s3.amazonaws.com")
+    return s3
+
+
+_REFUSING_QUEUE = EndpointConnectionError(endpoint_url="https://sqs.amazonaws.com")
+FAST_FAILURES: dict[str, Callable[[], Mailbox]] = {
+    "the connection drops while the file is read": lambda: Mailbox(s3=_dropping_s3()),
+    "SES throttles and the queue cannot take the file back": lambda: Mailbox(
+        ses=FakeSes(_throttling()), sqs=FakeQueue(send_error=_REFUSING_QUEUE)
+    ),
+}
+
+
+@pytest.mark.parametrize("mailbox_with_a_failure", FAST_FAILURES.values(), ids=list(FAST_FAILURES))
+def test_a_failure_that_a_retry_can_get_past_is_logged_retryable_with_a_reason(
+    mailbox_with_a_failure: Callable[[], Mailbox],
+) -> None:
+    # GIVEN an upload, and S3 dropping the connection, or SES throttling while SQS refuses to take the file back
+    mailbox = mailbox_with_a_failure()
+    record = upload_record(mailbox, KEY, b"%PDF")
+
+    # WHEN it is handled THEN it is failed for SQS to redeliver, nothing is mailed
+    assert mailbox.handle(record) == ["m-1"]
+    assert mailbox.ses.mails == []
+    # AND one failure line, the one `make status` finds, says it will be retried and why
+    [logged] = [entry for entry in mailbox.logs if STATUS_PHRASE in str(entry.get("message"))]
+    assert logged["retryable"] is True
+    assert logged["level"] == "WARNING"
+    assert isinstance(logged["reason"], str)
+    assert "amazonaws.com" in logged["reason"]
+
+
+@pytest.mark.parametrize(("name", "outcome"), [("report.pdf", "attached"), ("setup.exe", "linked")])
+def test_a_mailed_file_is_logged_with_its_outcome_and_the_ses_message_id(name: str, outcome: str) -> None:
+    # GIVEN an upload that is mailed, attached or (a type SES refuses) as a link
+    mailbox = Mailbox()
+    record = upload_record(mailbox, f"incoming/{name}", b"%PDF")
+
+    # WHEN it is handled
+    assert mailbox.handle(record) == []
+
+    # THEN one "Upload processed" line ties the upload's key to how it went out and to the SES message id,
+    # the id SES's own events (bounces, complaints) carry
+    [processed] = [entry for entry in mailbox.logs if entry.get("message") == "Upload processed"]
+    assert processed["key"] == f"incoming/{name}"
+    assert processed["result"]["outcome"] == outcome
+    assert processed["result"]["message_id"] == "fake-1"

@@ -198,3 +198,17 @@ def test_the_form_of_the_key_that_named_the_object_is_counted(stored_key: str, m
     # THEN the file is mailed, and the form that found it is counted once
     assert len(mailbox.ses.mails) == 1
     assert mailbox.metrics() == {metric: ONE, "FilesMailed": ONE, "BytesAttached": Metric(1, "Bytes")}
+
+
+def test_the_form_of_the_key_is_counted_for_a_linked_file_too() -> None:
+    # GIVEN an EventBridge key whose URL-decoded form names the object, of a type that goes as a link
+    mailbox = Mailbox()
+    stored = mailbox.s3.put("incoming/c   100%.exe", b"MZ")
+    body = eventbridge_body("incoming/c++ 100%25.exe", version_id=stored.version_id, etag=stored.etag, size=2)
+
+    # WHEN its record is handled
+    assert mailbox.handle(sqs_record(body, "m-1")) == []
+
+    # THEN it is linked, and the decoded form that found it is counted once
+    assert len(mailbox.ses.mails) == 1
+    assert mailbox.metrics() == {"KeyMatchedDecoded": ONE, "FilesLinked": ONE}

@@ -161,3 +161,16 @@ def test_the_download_link_lives_as_long_as_link_expiry_seconds(
     stated = mail.text.split("the link expires at ", 1)[1].split(")", 1)[0]
     expires_at = datetime.strptime(stated, TIME_FORMAT).replace(tzinfo=UTC)
     assert expires_at - mail.message["Date"].datetime == timedelta(seconds=600)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://sqs.eu-west-1.amazonaws.com/123456789012/inbox-uploads",
+        "http://localhost:4566/000000000000/inbox-uploads",
+    ],
+)
+def test_a_queue_url_of_aws_or_of_a_local_emulator_is_accepted(url: str) -> None:
+    # GIVEN the queue URL AWS gives, or the plain-http one a local AWS emulator gives
+    # WHEN the settings are read THEN it is taken as it is
+    assert MailerSettings.from_env({**CONTRACT_ENV, "QUEUE_URL": url}).queue_url == url
