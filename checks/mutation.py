@@ -301,6 +301,20 @@ def report(name: str, result: dict[str, Any]) -> None:
         print(f"  survived  {survivor['file']}:{survivor['line']}  {survivor['change']}  ({survivor['mutant']})")
 
 
+def merged_results(previous: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The results file's content: each target's latest run, so one target can be run again on its own."""
+    targets = dict(previous.get("targets", {}))
+    for name, result in targets.items():
+        if "mode" not in result and "mode" in previous:  # written when one mode covered every target
+            targets[name] = {"mode": previous["mode"], **result}
+    return {"targets": {**targets, **new}}
+
+
+def write_results(new: dict[str, Any], path: Path = RESULTS_FILE) -> None:
+    previous = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    path.write_text(json.dumps(merged_results(previous, new), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, help="mutate only this many mutants per target, drawn with --seed")
@@ -312,16 +326,14 @@ def main(argv: list[str] | None = None) -> int:
     except EquivalentMutantsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    started = time.monotonic()
+    mode = "full" if options.sample is None else f"sample of {options.sample} mutants, seed {options.seed}"
     results: dict[str, Any] = {}
     for target in TARGETS:
         if options.target is None or target.name in options.target:
-            results[target.name] = run_target(target, options.sample, options.seed, excused)
+            results[target.name] = {"mode": mode, **run_target(target, options.sample, options.seed, excused)}
             report(target.name, results[target.name])
-    mode = "full" if options.sample is None else f"sample of {options.sample} mutants per target, seed {options.seed}"
-    summary = {"mode": mode, "duration_s": round(time.monotonic() - started, 1), "targets": results}
-    RESULTS_FILE.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"\n{mode}, {summary['duration_s']} s: {RESULTS_FILE.relative_to(ROOT)}")
+            write_results(results)
+    print(f"\n{mode}: {RESULTS_FILE.relative_to(ROOT)}")
     return 0
 
 

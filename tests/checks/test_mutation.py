@@ -16,6 +16,7 @@ from checks.mutation import (
     function_lines,
     interval,
     load_equivalent_mutants,
+    merged_results,
     sample,
     score,
     tally,
@@ -125,3 +126,14 @@ def test_a_sampled_score_comes_with_the_range_the_whole_score_lies_in_and_a_full
     assert narrow[1] - narrow[0] < wide[1] - wide[0]
     assert interval(170, 200, sampled=False) is None
     assert interval(0, 0, sampled=True) is None
+
+
+def test_running_one_target_keeps_the_other_targets_last_results() -> None:
+    # GIVEN results of both targets from one earlier sampled run
+    previous = {"mode": "sample of 20", "targets": {"mailer": {"score": 80.0}, "stacks": {"score": 90.0}}}
+    # WHEN the mailer alone is run again
+    merged = merged_results(previous, {"mailer": {"mode": "full", "score": 95.0}})
+    # THEN the mailer's entry is the new one and the stacks keep theirs, with the mode they were run in
+    assert merged == {
+        "targets": {"mailer": {"mode": "full", "score": 95.0}, "stacks": {"mode": "sample of 20", "score": 90.0}}
+    }
