@@ -69,7 +69,7 @@ fuzz: setup
 # Not part of `make test`: SAMPLE=N mutates a seeded sample of N mutants per target (SEED=...), TARGET=mailer|stacks
 # only one target; without SAMPLE every mutant runs (README, "How good are the tests").
 mutation: setup $(CHECKOV_VENV)/.installed
-	python -m checks.mutation $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(SEED),--seed $(SEED)) $(if $(TARGET),--target $(TARGET))
+	python -m checks.mutation $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(SEED),--seed $(SEED)) $(if $(TARGET),--target $(TARGET)) $(if $(RESCORE),--rescore)
 
 checks: setup $(CHECKOV_VENV)/.installed
 	python -m pytest tests/checks

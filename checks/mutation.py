@@ -267,6 +267,16 @@ def run_target(target: Target, size: int | None, seed: int, excused: dict[str, s
     )
     if run.returncode != 0:
         raise RuntimeError(f"mutmut run failed in {work}:\n{run.stdout[-3000:]}{run.stderr[-3000:]}")
+    return {**tally_target(target, size, seed, excused), "duration_s": round(time.monotonic() - started, 1)}
+
+
+def tally_target(target: Target, size: int | None, seed: int, excused: dict[str, str]) -> dict[str, Any]:
+    """Scores of the last run in the target's scratch copy, with the equivalent mutants listed now."""
+    work = WORK_DIRECTORY / target.name
+    if not (work / "mutants").is_dir():
+        raise FileNotFoundError(f"no run of {target.name} to score again in {work}: run make mutation first")
+    every = [name for names in exit_codes(work, target).values() for name in names]
+    chosen = set(every if size is None else sample(every, size, seed))
     files: dict[str, Any] = {}
     left: dict[str, list[str]] = {}
     for file, codes in exit_codes(work, target).items():
@@ -284,7 +294,9 @@ def run_target(target: Target, size: int | None, seed: int, excused: dict[str, s
         "overall": overall,
         "files": files,
         "survivors": [survivor.__dict__ for survivor in survivors(work, target, left)],
-        "duration_s": round(time.monotonic() - started, 1),
+        "excused": sorted(
+            name for names in exit_codes(work, target).values() for name in names if name in excused and name in chosen
+        ),
     }
 
 
@@ -310,6 +322,13 @@ def merged_results(previous: dict[str, Any], new: dict[str, Any]) -> dict[str, A
     return {"targets": {**targets, **new}}
 
 
+def _previous_results() -> dict[str, Any]:
+    if not RESULTS_FILE.exists():
+        return {}
+    targets: dict[str, Any] = json.loads(RESULTS_FILE.read_text(encoding="utf-8")).get("targets", {})
+    return targets
+
+
 def write_results(new: dict[str, Any], path: Path = RESULTS_FILE) -> None:
     previous = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     path.write_text(json.dumps(merged_results(previous, new), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -320,6 +339,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, help="mutate only this many mutants per target, drawn with --seed")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--target", choices=[target.name for target in TARGETS], action="append")
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="score the last run again (same --sample and --seed) after a change to the equivalent mutants file",
+    )
     options = parser.parse_args(argv)
     try:
         excused = load_equivalent_mutants()
@@ -330,7 +354,12 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {}
     for target in TARGETS:
         if options.target is None or target.name in options.target:
-            results[target.name] = {"mode": mode, **run_target(target, options.sample, options.seed, excused)}
+            if options.rescore:
+                previous = _previous_results().get(target.name, {})
+                rescored = tally_target(target, options.sample, options.seed, excused)
+                results[target.name] = {"mode": mode, "duration_s": previous.get("duration_s"), **rescored}
+            else:
+                results[target.name] = {"mode": mode, **run_target(target, options.sample, options.seed, excused)}
             report(target.name, results[target.name])
             write_results(results)
     print(f"\n{mode}: {RESULTS_FILE.relative_to(ROOT)}")

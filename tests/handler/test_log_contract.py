@@ -223,3 +223,4 @@ def test_a_mailed_file_is_logged_with_its_outcome_and_the_ses_message_id(name: s
     assert processed["key"] == f"incoming/{name}"
     assert processed["result"]["outcome"] == outcome
     assert processed["result"]["message_id"] == "fake-1"
+    assert processed["result"]["attached_bytes"] == (4 if outcome == "attached" else 0)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from inbox_mailer.delivery import DOWNLOAD_CHUNK_BYTES
 from inbox_mailer.message import (
+    REFUSED_EXTENSIONS,
     DownloadLink,
     Envelope,
     FileDetails,
@@ -40,6 +41,7 @@ def _file(name: str = "report.pdf", size: int = 5) -> FileDetails:
         (0, "0 bytes"),
         (1, "1 byte"),
         (1023, "1,023 bytes"),
+        (1024, "1.0 KiB (1,024 bytes)"),
         (1536, "1.5 KiB (1,536 bytes)"),
         (5 * 1024 * 1024, "5.0 MiB (5,242,880 bytes)"),
         (3 * 1024**4, "3.0 TiB (3,298,534,883,328 bytes)"),
@@ -140,3 +142,14 @@ def test_an_undeclared_type_is_guessed_from_the_last_extension_only(name: str, e
     # WHEN its media type is decided THEN only what follows the last dot counts
     assert media_type(None, name) == expected
     assert media_type("binary/octet-stream", name) == expected
+
+
+@given(
+    stem=st.text(alphabet="abc.-_ 1", min_size=1).filter(lambda stem: stem.strip(". ")),
+    extension=st.sampled_from(sorted(REFUSED_EXTENSIONS)),
+)
+def test_a_name_whose_last_extension_is_refused_is_refused_whatever_comes_before(stem: str, extension: str) -> None:
+    # GIVEN a name with any number of dots before a refused extension ("setup.tar.exe", "a.b.c.bat")
+    # THEN it is refused (sent as a link), and the same name with a harmless last extension is not
+    assert is_refused_attachment(f"{stem}.{extension}")
+    assert not is_refused_attachment(f"{stem}.{extension}.pdf")

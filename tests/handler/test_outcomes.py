@@ -154,6 +154,10 @@ def test_every_skip_counts_once_under_its_reason_only(versioned: bool, make_reco
     assert mailbox.ses.mails == []
     assert mailbox.metrics() == {metric: ONE}
     assert [entry["skip_reason"] for entry in mailbox.logs if "skip_reason" in entry] == [metric]
+    # AND the skip says why, in words, for whoever reads the log without the metric names at hand
+    [why] = [entry.get("why") for entry in mailbox.logs if "skip_reason" in entry]
+    assert isinstance(why, str)
+    assert why.strip()
 
 
 def test_every_event_of_another_kind_in_a_notification_is_counted_and_every_upload_mailed() -> None:

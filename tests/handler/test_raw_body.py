@@ -98,6 +98,15 @@ def test_joined_body_reads_seeks_and_reports_its_length_like_a_file() -> None:
     assert b"".join(iter(functools.partial(body.read, 3), b"")) == b"abcdefghij"
 
 
+def test_joined_body_can_be_wrapped_like_any_readable_seekable_raw_stream() -> None:
+    # GIVEN the streamed body; WHEN code that wants a buffered file wraps it (the io protocol checks
+    # readable() and seekable() first) THEN it reads and rewinds it like a file, as an HTTP client resending it would
+    buffered = io.BufferedReader(JoinedBody(b"abc", bytearray(b"defgh"), b"ij"), buffer_size=4)
+    assert buffered.read() == b"abcdefghij"
+    buffered.seek(3)
+    assert buffered.read(2) == b"de"
+
+
 def test_an_attached_file_reaches_the_wire_as_a_stream_not_as_a_copy_of_the_message() -> None:
     # GIVEN a real SES v2 client whose requests stop at the HTTP boundary, and a 300 kB file to attach
     client = boto3.client("sesv2", region_name=REGION)
