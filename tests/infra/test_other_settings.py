@@ -28,12 +28,22 @@ OTHER_SETTINGS = {
     "max_message_bytes": "20971520",
     "link_expiry_seconds": "900",
     "alarm_emails": "oncall@example.org",
+    "github_repository": "octo-org/inbox-mailer",
 }
 
 
 @pytest.fixture(scope="module")
 def other(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize({**cdk_json_context(), **OTHER_SETTINGS}, tmp_path_factory.mktemp("other.out"))
+
+
+def test_the_deployer_stack_is_named_after_the_stage_and_pinned_to_the_same_account_and_region(
+    other: Synthesized,
+) -> None:
+    # Its role may only assume the roles of a deploy in its own account and region.
+    assert other.stacks.deployer is not None
+    assert other.stacks.deployer.stack_name == "inbox-mailer-prod-deployer"
+    assert (other.stacks.deployer.account, other.stacks.deployer.region) == ("123456789012", "eu-west-1")
 
 
 def _function(other: Synthesized) -> dict[str, Any]:
