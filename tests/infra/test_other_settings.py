@@ -171,3 +171,8 @@ def test_the_alarm_topic_is_named_after_the_stage_and_mails_the_configured_addre
         "Protocol": "email",
         "TopicArn": {"Ref": topic_id},
     }
+
+
+def test_with_a_reservation_the_reserved_concurrency_check_is_no_longer_skipped(other: Synthesized) -> None:
+    function = other.function_resource(other.stacks.function.mailer.function)
+    assert [s["id"] for s in function["Metadata"]["checkov"]["skip"]] == ["CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"]
