@@ -34,6 +34,7 @@ from stacks.cloud_image import (
     HANDLER_MEMORY_MIB,
     LOG_GROUP_VARIABLE,
     CloudImageBuild,
+    build_context_ignore,
     image_tag,
     skip_existing_tag,
 )
@@ -675,3 +676,46 @@ def test_the_project_and_handler_roles_have_no_managed_policy_and_no_other_state
     assert write["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
     handler_log = [s for s in _statements(cloud, build.handler.role) if s.get("Sid") == "WriteTheHandlerLog"]
     assert len(handler_log) == 1
+
+
+def test_the_project_has_no_source_of_its_own_and_reads_the_archive_its_buildspec_names(cloud: Synthesized) -> None:
+    # The handler passes the archive's S3 URL; a project source would be fetched on top of it.
+    source = _resource(cloud, _build(cloud).project)["Properties"]["Source"]
+    assert source["Type"] == "NO_SOURCE"
+    assert sorted(source) == ["BuildSpec", "Type"]
+
+
+def test_the_build_resource_and_its_logs_keep_their_logical_ids(cloud: Synthesized) -> None:
+    # A new id for the build resource builds and pushes the image again on a deploy that changed nothing; a new id
+    # for a retained log group leaves the old group and its history behind.
+    build = _build(cloud)
+    assert cloud.logical_id(build.custom_resource) == "CloudImageBuild69FFC561"
+    assert cloud.logical_id(build.build_log_group) == "CloudImageBuildLogsC95926E0"
+    assert cloud.logical_id(build.handler_log_group) == "CloudImageHandlerLogs532EEC6B"
+
+
+def test_the_local_build_adds_no_cloud_build(synthesized: Synthesized) -> None:
+    assert synthesized.stacks.function.cloud_image is None
+    assert synthesized.function.find_resources("AWS::CodeBuild::Project") == {}
+    assert synthesized.function.find_resources("Custom::CDKContainerImageBuild") == {}
+
+
+@pytest.mark.parametrize(
+    ("lines", "patterns"),
+    [
+        (
+            ["# a comment", "", "*", "  !Dockerfile  ", "#!not a pattern", "!inbox_mailer/"],
+            ["*", "!Dockerfile", "!inbox_mailer/"],
+        ),
+        (["", "   ", "# only comments"], []),
+    ],
+)
+def test_build_context_ignore_reads_the_patterns_of_dockerignore_without_comments_or_blanks(
+    tmp_path: Path, lines: list[str], patterns: list[str]
+) -> None:
+    (tmp_path / ".dockerignore").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert build_context_ignore(tmp_path) == patterns
+
+
+def test_without_a_dockerignore_nothing_is_left_out_of_the_build_context(tmp_path: Path) -> None:
+    assert build_context_ignore(tmp_path) == []
