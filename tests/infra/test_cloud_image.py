@@ -719,3 +719,22 @@ def test_build_context_ignore_reads_the_patterns_of_dockerignore_without_comment
 
 def test_without_a_dockerignore_nothing_is_left_out_of_the_build_context(tmp_path: Path) -> None:
     assert build_context_ignore(tmp_path) == []
+
+
+def test_the_build_resource_is_served_by_the_handler_and_starts_this_project(cloud: Synthesized) -> None:
+    build = _build(cloud)
+    props = _image_build_properties(cloud)
+    assert sorted(props) == [
+        "ServiceTimeout",
+        "ServiceToken",
+        "buildCommand",
+        "codeBuildProjectName",
+        "imageTag",
+        "repositoryUri",
+        "sourceS3Url",
+        "type",
+    ]
+    assert props["ServiceToken"] == {"Fn::GetAtt": [cloud.logical_id(build.handler), "Arn"]}
+    assert props["codeBuildProjectName"] == {"Ref": cloud.logical_id(build.project)}
+    assert props["type"] == "ContainerImageBuild"
+    assert props["imageTag"] == build.tag
