@@ -510,3 +510,29 @@ def test_memory_exactly_what_the_largest_message_needs_is_accepted_and_one_mib_l
     assert _refusal({**largest, "memory_mib": 175}).startswith(
         "Invalid setting 'memory_mib' = 175: expected at least 176 MiB"
     )
+
+
+@pytest.mark.parametrize("key", ["Stage", "MAX_CONCURRENCY", "Timeout_Seconds", "recipient"])
+def test_a_setting_in_the_wrong_case_or_misspelt_is_refused_not_ignored(key: str) -> None:
+    # Only CDK's own keys ('@aws-cdk/...', 'aws:cdk:...') pass unchecked; a typo would otherwise keep the default.
+    assert _refusal({key: "1"}).startswith(f"Unknown setting '{key}': accepted settings are stage, account, ")
+
+
+GITHUB_REPOSITORY = {"github_repository": "octo-org/inbox-mailer"}
+
+
+def test_a_bad_subject_repository_names_the_immutable_form_of_the_configured_repository() -> None:
+    assert _refusal({**GITHUB_REPOSITORY, "github_subject_repository": "x"}) == (
+        "Invalid setting 'github_subject_repository' = 'x': expected octo-org@<owner id>/inbox-mailer@<repository id>, "
+        "the immutable form of github_repository that GitHub's OIDC sub claim shows for it, such as "
+        "octo-org@123456/inbox-mailer@789012."
+    )
+
+
+@pytest.mark.parametrize(("account", "shown"), [({}, "123456789012"), ({"account": "111111111111"}, "111111111111")])
+def test_a_bad_provider_arn_shows_the_arn_for_the_configured_account(account: dict[str, str], shown: str) -> None:
+    assert _refusal({**GITHUB_REPOSITORY, **account, "github_oidc_provider_arn": "x"}) == (
+        "Invalid setting 'github_oidc_provider_arn' = 'x': expected the ARN of this account's IAM OIDC provider for "
+        "token.actions.githubusercontent.com, such as "
+        f"arn:aws:iam::{shown}:oidc-provider/token.actions.githubusercontent.com."
+    )
