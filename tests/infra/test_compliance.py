@@ -163,3 +163,11 @@ def test_the_mailers_skips_reach_the_template_with_their_reasons(synthesized: Sy
     skips = function["Metadata"]["checkov"]["skip"]
     assert [s["id"] for s in skips] == ["CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_115", "CKV_AWS_173"]
     assert all(len(s["comment"].split()) >= MIN_REASON_WORDS for s in skips)
+
+
+def test_acknowledging_on_the_app_is_refused_naming_the_app() -> None:
+    app = App()
+    with pytest.raises(
+        ValueError, match=r"^Acknowledge or skip AwsSolutions-S1 on the resource it concerns, not on the app$"
+    ):
+        acknowledge(app, "AwsSolutions-S1", EIGHT_WORDS)
