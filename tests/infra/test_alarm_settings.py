@@ -81,3 +81,12 @@ def test_addresses_and_an_existing_topic_together_are_refused_in_one_line() -> N
     assert "'alarm_emails'" in message
     assert "'alarm_topic_arn'" in message
     assert "only one" in message
+
+
+def test_the_refusal_of_both_alarm_destinations_says_exactly_what_to_do() -> None:
+    with pytest.raises(SettingsError) as raised:
+        _settings(alarm_emails=["ops@example.com"], alarm_topic_arn=TOPIC_ARN)
+    assert str(raised.value) == (
+        "Invalid settings 'alarm_emails' and 'alarm_topic_arn': set only one of them, either addresses for a new alarm "
+        "topic or the ARN of an existing topic."
+    )

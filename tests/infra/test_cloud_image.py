@@ -34,6 +34,7 @@ from stacks.cloud_image import (
     HANDLER_MEMORY_MIB,
     LOG_GROUP_VARIABLE,
     CloudImageBuild,
+    build_context_ignore,
     image_tag,
     skip_existing_tag,
 )
@@ -212,14 +213,24 @@ def test_only_a_change_to_what_the_image_is_built_from_changes_the_tag(image_cop
     assert image_tag(image_copy, "linux/arm64") != before
 
 
-def test_a_change_outside_lambda_image_does_not_rebuild_the_image(
-    cloud: Synthesized, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+@pytest.fixture(scope="module")
+def cloud_other(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The cloud build with everything but the image changed."""
+    context = {
+        **cdk_json_context(),
+        **CLOUD,
+        "memory_mib": "1024",
+        "timeout_seconds": "120",
+        "recipients": "a@example.org",
+        "removal_policy": "destroy",
+        "log_retention_days": "90",
+    }
+    return synthesize(context, tmp_path_factory.mktemp("cloud-other.out"))
+
+
+def test_a_change_outside_lambda_image_does_not_rebuild_the_image(cloud: Synthesized, cloud_other: Synthesized) -> None:
     # GIVEN the cloud synth, and another one where everything but the image changed
-    other = synthesize(
-        {**cdk_json_context(), **CLOUD, "memory_mib": "1024", "timeout_seconds": "120", "recipients": "a@example.org"},
-        tmp_path_factory.mktemp("cloud-other.out"),
-    )
+    other = cloud_other
     function = _resource(cloud, cloud.stacks.function.mailer.function)["Properties"]
     other_function = _resource(other, other.stacks.function.mailer.function)["Properties"]
     assert (other_function["MemorySize"], function["MemorySize"]) == (1024, 512)
@@ -605,3 +616,125 @@ def test_checkov_finds_no_failed_check_in_the_cloud_build_and_every_skip_has_a_r
 def test_cfn_lint_finds_no_error_and_only_allowed_warnings_in_the_cloud_build(cloud: Synthesized) -> None:
     findings = run_cfn_lint(list(stack_templates(cloud.outdir).values()))
     assert [str(f) for f in blocking(findings, load_section("cfn_lint"))] == []
+
+
+def _log_groups(cloud: Synthesized) -> dict[str, dict[str, Any]]:
+    build = _build(cloud)
+    return {
+        "build": _resource(cloud, build.build_log_group),
+        "handler": _resource(cloud, build.handler_log_group),
+    }
+
+
+def test_build_and_handler_logs_are_kept_by_default(cloud: Synthesized) -> None:
+    for name, group in _log_groups(cloud).items():
+        assert (group["DeletionPolicy"], group["UpdateReplacePolicy"]) == ("Retain", "Retain"), name
+        assert group["Properties"] == {"RetentionInDays": 30}, name
+
+
+def test_build_and_handler_logs_follow_the_removal_policy_and_retention_settings(cloud_other: Synthesized) -> None:
+    for name, group in _log_groups(cloud_other).items():
+        assert (group["DeletionPolicy"], group["UpdateReplacePolicy"]) == ("Delete", "Delete"), name
+        assert group["Properties"] == {"RetentionInDays": 90}, name
+
+
+def test_the_build_waits_for_its_log_group_before_it_starts(cloud: Synthesized) -> None:
+    # The build writes its log and its failure link names that group: it must exist before the first build.
+    build = _build(cloud)
+    resource = _resource(cloud, build.custom_resource)
+    assert cloud.logical_id(build.build_log_group) in resource["DependsOn"]
+
+
+def test_the_project_is_named_after_the_stack_and_pulls_codebuilds_own_image(cloud: Synthesized) -> None:
+    project = _resource(cloud, _build(cloud).project)["Properties"]
+    assert project["Name"] == "inbox-mailer-dev-function-image-build"
+    environment = project["Environment"]
+    assert environment["Image"] == "aws/codebuild/amazonlinux2-aarch64-standard:3.0"
+    assert environment["ImagePullCredentialsType"] == "CODEBUILD"
+    assert sorted(environment) == sorted(
+        ["ComputeType", "EnvironmentVariables", "Image", "ImagePullCredentialsType", "PrivilegedMode", "Type"]
+    )
+
+
+def test_the_project_and_handler_roles_have_no_managed_policy_and_no_other_statement(cloud: Synthesized) -> None:
+    build = _build(cloud)
+    for role in (build.project.role, build.handler.role):
+        props = _resource(cloud, role)["Properties"]
+        assert not {"ManagedPolicyArns", "Policies"} & set(props)
+    assert [s["Sid"] for s in _statements(cloud, build.project.role)] == [
+        "PushToThisRepositoryOnly",
+        "ReadThisSourceArchiveOnly",
+        "WriteTheBuildLog",
+        "LogInToTheRegistries",
+    ]
+    login = _statements(cloud, build.project.role)[-1]
+    assert (sorted(login["Action"]), login["Resource"]) == (
+        ["ecr-public:GetAuthorizationToken", "ecr:GetAuthorizationToken", "sts:GetServiceBearerToken"],
+        "*",
+    )
+    write = _statements(cloud, build.project.role)[2]
+    assert write["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    handler_log = [s for s in _statements(cloud, build.handler.role) if s.get("Sid") == "WriteTheHandlerLog"]
+    assert len(handler_log) == 1
+
+
+def test_the_project_has_no_source_of_its_own_and_reads_the_archive_its_buildspec_names(cloud: Synthesized) -> None:
+    # The handler passes the archive's S3 URL; a project source would be fetched on top of it.
+    source = _resource(cloud, _build(cloud).project)["Properties"]["Source"]
+    assert source["Type"] == "NO_SOURCE"
+    assert sorted(source) == ["BuildSpec", "Type"]
+
+
+def test_the_build_resource_and_its_logs_keep_their_logical_ids(cloud: Synthesized) -> None:
+    # A new id for the build resource builds and pushes the image again on a deploy that changed nothing; a new id
+    # for a retained log group leaves the old group and its history behind.
+    build = _build(cloud)
+    assert cloud.logical_id(build.custom_resource) == "CloudImageBuild69FFC561"
+    assert cloud.logical_id(build.build_log_group) == "CloudImageBuildLogsC95926E0"
+    assert cloud.logical_id(build.handler_log_group) == "CloudImageHandlerLogs532EEC6B"
+
+
+def test_the_local_build_adds_no_cloud_build(synthesized: Synthesized) -> None:
+    assert synthesized.stacks.function.cloud_image is None
+    assert synthesized.function.find_resources("AWS::CodeBuild::Project") == {}
+    assert synthesized.function.find_resources("Custom::CDKContainerImageBuild") == {}
+
+
+@pytest.mark.parametrize(
+    ("lines", "patterns"),
+    [
+        (
+            ["# a comment", "", "*", "  !Dockerfile  ", "#!not a pattern", "!inbox_mailer/"],
+            ["*", "!Dockerfile", "!inbox_mailer/"],
+        ),
+        (["", "   ", "# only comments"], []),
+    ],
+)
+def test_build_context_ignore_reads_the_patterns_of_dockerignore_without_comments_or_blanks(
+    tmp_path: Path, lines: list[str], patterns: list[str]
+) -> None:
+    (tmp_path / ".dockerignore").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert build_context_ignore(tmp_path) == patterns
+
+
+def test_without_a_dockerignore_nothing_is_left_out_of_the_build_context(tmp_path: Path) -> None:
+    assert build_context_ignore(tmp_path) == []
+
+
+def test_the_build_resource_is_served_by_the_handler_and_starts_this_project(cloud: Synthesized) -> None:
+    build = _build(cloud)
+    props = _image_build_properties(cloud)
+    assert sorted(props) == [
+        "ServiceTimeout",
+        "ServiceToken",
+        "buildCommand",
+        "codeBuildProjectName",
+        "imageTag",
+        "repositoryUri",
+        "sourceS3Url",
+        "type",
+    ]
+    assert props["ServiceToken"] == {"Fn::GetAtt": [cloud.logical_id(build.handler), "Arn"]}
+    assert props["codeBuildProjectName"] == {"Ref": cloud.logical_id(build.project)}
+    assert props["type"] == "ContainerImageBuild"
+    assert props["imageTag"] == build.tag

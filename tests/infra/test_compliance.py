@@ -7,10 +7,12 @@ from typing import Any
 import pytest
 from aws_cdk import App, Stack, Validations
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
-from constructs import IConstruct
+from constructs import Construct, IConstruct
 
-from stacks.compliance import MIN_REASON_WORDS, acknowledge, attach_checks
+from stacks.compliance import MIN_REASON_WORDS, acknowledge, attach_checks, skip_checkov
 from tests.infra.conftest import Synthesized
 
 
@@ -79,3 +81,93 @@ def test_acknowledging_without_a_full_sentence_is_refused(reason: str) -> None:
     bucket = s3.Bucket(Stack(app, "Any"), "Bucket")
     with pytest.raises(ValueError, match="must be a full sentence"):
         acknowledge(bucket, "AwsSolutions-S1", reason)
+
+
+EIGHT_WORDS = "The reason is exactly eight words long here."
+
+
+def test_both_rule_packs_run_at_synth(tmp_path: Any) -> None:
+    # GIVEN a queue without a dead-letter queue, which only the Serverless pack flags by this rule
+    app = App(outdir=str(tmp_path))
+    sqs.Queue(Stack(app, "Unsafe"), "NoRedrive", enforce_ssl=True)
+    attach_checks(app)
+    # THEN synth fails on it: both packs are attached, not only AwsSolutions
+    with pytest.raises(RuntimeError, match="ValidationFailed") as raised:
+        app.synth()
+    assert "Serverless-SQSRedrivePolicy" in str(raised.value)
+    assert "AwsSolutions-SQS3" in str(raised.value)
+
+
+def test_an_acknowledgement_lands_on_the_cloudformation_resource_of_a_construct() -> None:
+    app = App()
+    bucket = s3.Bucket(Stack(app, "Any"), "Bucket")
+    acknowledge(bucket, "AwsSolutions-S1", EIGHT_WORDS)
+    resource = bucket.node.default_child
+    assert resource is not None
+
+    def acknowledged(construct: IConstruct) -> list[Any]:
+        return [e.data for e in construct.node.metadata if e.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY]
+
+    assert acknowledged(resource) == [{"Annotation::AwsSolutions-S1": EIGHT_WORDS}]
+    assert acknowledged(bucket) == []
+
+
+@pytest.mark.parametrize("reason", [EIGHT_WORDS, EIGHT_WORDS + "  ", "  " + EIGHT_WORDS])
+def test_a_full_sentence_of_eight_words_is_reason_enough_whatever_the_spaces_around_it(reason: str) -> None:
+    app = App()
+    bucket = s3.Bucket(Stack(app, "Any"), "Bucket")
+    acknowledge(bucket, "AwsSolutions-S1", reason)
+    skip_checkov(bucket, "CKV_AWS_18", reason)
+
+
+def test_seven_words_are_not_reason_enough() -> None:
+    app = App()
+    bucket = s3.Bucket(Stack(app, "Any"), "Bucket")
+    seven = "The reason is only seven words long."
+    with pytest.raises(ValueError, match="must be a full sentence"):
+        acknowledge(bucket, "AwsSolutions-S1", seven)
+    with pytest.raises(ValueError, match="must be a full sentence"):
+        skip_checkov(bucket, "CKV_AWS_18", seven)
+
+
+def test_skips_are_written_where_checkov_reads_them_one_entry_per_check() -> None:
+    app = App()
+    stack = Stack(app, "Any")
+    bucket = s3.Bucket(stack, "Bucket")
+    skip_checkov(bucket, "CKV_AWS_18", EIGHT_WORDS)
+    skip_checkov(bucket, "CKV_AWS_21", "Another reason that is long enough to be accepted.")
+    (resource,) = Template.from_stack(stack).find_resources("AWS::S3::Bucket").values()
+    assert resource["Metadata"]["checkov"] == {
+        "skip": [
+            {"id": "CKV_AWS_18", "comment": EIGHT_WORDS},
+            {"id": "CKV_AWS_21", "comment": "Another reason that is long enough to be accepted."},
+        ]
+    }
+
+
+def test_skipping_on_a_stack_or_on_a_construct_without_a_resource_is_refused() -> None:
+    app = App()
+    stack = Stack(app, "Any")
+    with pytest.raises(ValueError, match="on the resource it concerns"):
+        skip_checkov(stack, "CKV_AWS_18", EIGHT_WORDS)
+    with pytest.raises(
+        ValueError, match=r"^Skip CKV_AWS_18 on a construct with a CloudFormation resource, not on Any/Empty$"
+    ):
+        skip_checkov(Construct(stack, "Empty"), "CKV_AWS_18", EIGHT_WORDS)
+    with pytest.raises(ValueError, match="must be a full sentence"):
+        skip_checkov(s3.Bucket(stack, "Bucket"), "CKV_AWS_18", "Too short.")
+
+
+def test_the_mailers_skips_reach_the_template_with_their_reasons(synthesized: Synthesized) -> None:
+    function = synthesized.function_resource(synthesized.stacks.function.mailer.function)
+    skips = function["Metadata"]["checkov"]["skip"]
+    assert [s["id"] for s in skips] == ["CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_115", "CKV_AWS_173"]
+    assert all(len(s["comment"].split()) >= MIN_REASON_WORDS for s in skips)
+
+
+def test_acknowledging_on_the_app_is_refused_naming_the_app() -> None:
+    app = App()
+    with pytest.raises(
+        ValueError, match=r"^Acknowledge or skip AwsSolutions-S1 on the resource it concerns, not on the app$"
+    ):
+        acknowledge(app, "AwsSolutions-S1", EIGHT_WORDS)

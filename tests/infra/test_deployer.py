@@ -291,3 +291,44 @@ def test_good_github_settings_are_kept_as_given() -> None:
     assert settings.github_subject == "Octo-Org@1/inbox.mailer_2@22"
     assert settings.github_oidc_provider_arn == PROVIDER_ARN
     assert Settings.from_context({"github_repository": GITHUB_REPOSITORY}).github_subject == GITHUB_REPOSITORY
+
+
+def test_the_provider_and_the_role_keep_their_logical_ids(synthesized_with_deployer: Synthesized) -> None:
+    # A new id for the provider would create a second one for the same URL, which IAM refuses; a new id for the role
+    # would change its ARN, and the one stored in the GitHub environment would stop working.
+    deployer = synthesized_with_deployer.stacks.deployer
+    assert deployer is not None
+    assert synthesized_with_deployer.logical_id(deployer.deployer.role) == "GitHubDeployerRole5FA10AC6"
+    provider_id, _ = _only(_deployer(synthesized_with_deployer), "AWS::IAM::OIDCProvider")
+    assert provider_id == "GitHubDeployerGitHubOidcProviderA4A96B6D"
+
+
+def test_the_role_says_which_repository_and_stage_it_deploys(
+    synthesized_with_deployer: Synthesized, imported_for_prod: Template
+) -> None:
+    _, role = _only(_deployer(synthesized_with_deployer), "AWS::IAM::Role")
+    assert (
+        role["Properties"]["Description"]
+        == "Assumed by GitHub Actions of octo-org/inbox-mailer to deploy the dev stage"
+    )
+    _, prod = _only(imported_for_prod, "AWS::IAM::Role")
+    assert prod["Properties"]["Description"] == (
+        f"Assumed by GitHub Actions of {SUBJECT_REPOSITORY} to deploy the prod stage"
+    )
+
+
+def test_the_provider_arn_is_an_output_for_the_other_stages_of_the_account(
+    synthesized_with_deployer: Synthesized, imported_for_prod: Template
+) -> None:
+    deployer = _deployer(synthesized_with_deployer)
+    provider_id, _ = _only(deployer, "AWS::IAM::OIDCProvider")
+    output = deployer.find_outputs("GitHubOidcProviderArn")["GitHubOidcProviderArn"]
+    assert output["Value"] == {"Ref": provider_id}
+    assert output["Description"] == "Pass to other stages of this account as -c github_oidc_provider_arn=<this value>"
+    # An imported provider is handed on as it was given.
+    assert imported_for_prod.find_outputs("GitHubOidcProviderArn")["GitHubOidcProviderArn"]["Value"] == PROVIDER_ARN
+
+
+def test_the_deployer_stack_says_which_repository_and_stage_it_serves(synthesized_with_deployer: Synthesized) -> None:
+    template = _deployer(synthesized_with_deployer).to_json()
+    assert template["Description"] == "Role for GitHub Actions of octo-org/inbox-mailer to deploy the dev stage"

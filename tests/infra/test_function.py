@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from stacks.mailer import ARCHITECTURE
+from stacks.mailer import ARCHITECTURE, METRICS_NAMESPACE, SERVICE_NAME
 from tests.handler.support import CONTRACT_ENV
 from tests.infra.conftest import ROOT, Synthesized
 
@@ -231,3 +231,57 @@ def test_the_bench_runs_the_function_with_the_same_variables_as_the_stack() -> N
     from bench.cold_start import FUNCTION_ENV
 
     assert sorted(name for name in FUNCTION_ENV if not name.startswith("AWS_")) == sorted(CONTRACT_ENV)
+
+
+def test_function_logs_and_publishes_metrics_under_the_names_the_alarms_and_dashboard_watch(
+    synthesized: Synthesized,
+) -> None:
+    # Powertools reads these: another namespace or service would leave FilesFailed and UnexpectedSkips silent.
+    variables = _function(synthesized)["Properties"]["Environment"]["Variables"]
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == METRICS_NAMESPACE == "InboxMailer"
+    assert variables["POWERTOOLS_SERVICE_NAME"] == SERVICE_NAME == "inbox-mailer"
+    assert variables["POWERTOOLS_LOG_LEVEL"] == "INFO"
+
+
+def test_function_and_role_describe_themselves_in_the_console(synthesized: Synthesized) -> None:
+    assert _function(synthesized)["Properties"]["Description"] == (
+        "Mails each file uploaded to the inbox to the configured recipients"
+    )
+    role = synthesized.function_resource(synthesized.stacks.function.mailer.role)
+    assert role["Properties"]["Description"] == (
+        "The inbox mailer function: read inbox files, send mail from one identity, log"
+    )
+
+
+def test_role_may_send_through_the_apps_configuration_set_only_as_the_sender(synthesized: Synthesized) -> None:
+    statement = _statements(synthesized)["SendThroughTheAppsConfigurationSet"]
+    configuration_set = {"Ref": synthesized.logical_id(synthesized.stacks.function.mailer.configuration_set)}
+    assert statement["Action"] == ["ses:SendEmail", "ses:SendRawEmail"]
+    assert statement["Resource"] == {
+        "Fn::Join": [
+            "",
+            [
+                *ARN_PREFIX,
+                ":ses:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                ":configuration-set/",
+                configuration_set,
+            ],
+        ]
+    }
+    assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": "mailer@example.com"}}
+
+
+def test_role_may_write_traces_which_have_no_resource(synthesized: Synthesized) -> None:
+    statement = _statements(synthesized)["xray:PutTelemetryRecords,xray:PutTraceSegments"]
+    assert statement["Resource"] == "*"
+    assert statement["Effect"] == "Allow"
+
+
+def test_every_statement_of_the_role_allows_and_none_has_a_wildcard_action(synthesized: Synthesized) -> None:
+    for key, statement in _statements(synthesized).items():
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert statement["Effect"] == "Allow", key
+        assert not [a for a in actions if "*" in a], key

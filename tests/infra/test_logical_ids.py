@@ -84,3 +84,17 @@ def test_configuration_set_keeps_its_id_so_the_apps_ses_numbers_keep_their_histo
     _resource(synthesized.function, "MailerConfigurationSet5BCF2945", "AWS::SES::ConfigurationSet")
     configuration_set = synthesized.stacks.function.mailer.configuration_set
     assert synthesized.logical_id(configuration_set) == "MailerConfigurationSet5BCF2945"
+
+
+def test_upload_rule_keeps_its_id_so_the_event_delivery_alarm_keeps_watching_the_same_rule(
+    synthesized: Synthesized,
+) -> None:
+    # The rule's name is made from its id: a new one would start the alarm's metric, and the queues' grants, over.
+    _resource(synthesized.function, "InboxUploadedRuleC356DFBC", "AWS::Events::Rule")
+    assert synthesized.logical_id(synthesized.stacks.function.inbox.rule) == "InboxUploadedRuleC356DFBC"
+
+
+def test_dashboard_keeps_its_id_since_a_resource_with_a_fixed_name_cannot_be_replaced(synthesized: Synthesized) -> None:
+    # The dashboard is named per stage and region: CloudFormation refuses to replace a custom-named resource.
+    _resource(synthesized.function, "OperationsDashboardE19B83FC", "AWS::CloudWatch::Dashboard")
+    assert synthesized.logical_id(synthesized.stacks.function.operations.dashboard) == "OperationsDashboardE19B83FC"

@@ -350,3 +350,275 @@ def test_the_plan_says_when_alarms_notify_nobody(
     (topic,) = plan(with_topic.outdir)
     assert TOPIC_ARN in topic
     assert "nobody" not in topic
+
+
+# What a person reads in the alarm mail: what happened, then where the runbook is.
+DESCRIPTIONS = {
+    "DeadLetterQueue": "Files wait in the dead-letter queue: the mailer failed on them 5 times.",
+    "UndeliverableEvents": "Upload events wait in UndeliverableEvents: EventBridge could not put them on the queue.",
+    "QueueAge": "The oldest upload has waited more than 720 s in the queue (2 visibility timeouts): files are retried "
+    "again and again or wait for the function.",
+    "FunctionErrors": "The mailer function failed outside its own error handling (a crash or a timeout); the whole "
+    "batch is retried.",
+    "FunctionThrottles": "Lambda refused to run the mailer function: its concurrency is exhausted.",
+    "EventDeliveryFailed": "EventBridge failed to put upload events on the queue; they are retried, then go to "
+    "UndeliverableEvents.",
+    "FilesFailed": "The mailer could not mail a file on this try; the queue retries it, then moves it to the "
+    "dead-letter queue.",
+    "BounceRate": "The SES account's bounce rate is above 2 %; AWS reviews the account at 5 % and may pause all "
+    "sending.",
+    "ComplaintRate": "The SES account's complaint rate is above 0.05 %; AWS reviews the account at 0.1 % and may "
+    "pause all sending.",
+    "UnexpectedSkips": "At least 5 uploads in an hour were not mailed because they were deleted or superseded "
+    "before the mailer read them.",
+}
+
+
+@pytest.mark.parametrize("name", sorted(DESCRIPTIONS))
+def test_each_alarm_says_what_happened_and_where_its_runbook_section_is(synthesized: Synthesized, name: str) -> None:
+    description = _alarms(synthesized)[name]["AlarmDescription"]
+    assert description == f"{DESCRIPTIONS[name]} What to do: README, section 'Runbook', '{name}'."
+
+
+def test_unexpected_skips_alarm_adds_both_skips_counting_a_missing_one_as_zero(synthesized: Synthesized) -> None:
+    props = _alarms(synthesized)["UnexpectedSkips"]
+    (expression,) = [m for m in props["Metrics"] if "Expression" in m]
+    assert expression["Expression"] == "FILL(skip0, 0) + FILL(skip1, 0)"
+    assert expression["Label"] == "Unexpected skips"
+    assert [(m["Id"], m["MetricStat"]["Metric"]["MetricName"]) for m in props["Metrics"] if "MetricStat" in m] == [
+        ("skip0", "SkippedDeleted"),
+        ("skip1", "SkippedSuperseded"),
+    ]
+    assert all(m["ReturnData"] is False for m in props["Metrics"] if "MetricStat" in m)
+    assert (props["EvaluationPeriods"], props["TreatMissingData"]) == (1, "notBreaching")
+
+
+def _key(synthesized: Synthesized) -> dict[str, Any]:
+    (key,) = synthesized.function.find_resources("AWS::KMS::Key").values()
+    return dict(key)
+
+
+def test_the_topic_key_is_described_and_kept_when_the_stack_goes_by_default(synthesized: Synthesized) -> None:
+    # A deleted key would leave every message encrypted with it unreadable.
+    key = _key(synthesized)
+    assert key["Properties"]["Description"] == "Encrypts the inbox mailer's alarm topic"
+    assert (key["DeletionPolicy"], key["UpdateReplacePolicy"]) == ("Retain", "Retain")
+
+
+def test_the_topic_key_lets_cloudwatch_alarms_and_this_configuration_set_use_it_by_name(
+    synthesized: Synthesized,
+) -> None:
+    statements = {s.get("Sid"): s for s in _key(synthesized)["Properties"]["KeyPolicy"]["Statement"]}
+    assert set(statements) == {
+        None,
+        "CloudWatchAlarmsOfThisAccountPublishToTheTopic",
+        "SesEventsOfThisAccountPublishToTheTopic",
+    }
+    assert statements[None]["Action"] == "kms:*"  # The account's own administration of its key.
+    ses = statements["SesEventsOfThisAccountPublishToTheTopic"]
+    assert ses["Principal"] == {"Service": "ses.amazonaws.com"}
+    assert ses["Resource"] == "*"
+    configuration_set = {"Ref": synthesized.logical_id(synthesized.stacks.function.mailer.configuration_set)}
+    assert ses["Condition"]["ArnLike"]["aws:SourceArn"] == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":ses:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                ":configuration-set/",
+                configuration_set,
+            ],
+        ]
+    }
+    alarms = statements["CloudWatchAlarmsOfThisAccountPublishToTheTopic"]
+    assert (alarms["Principal"], alarms["Resource"]) == ({"Service": "cloudwatch.amazonaws.com"}, "*")
+
+
+def test_the_topic_policy_names_its_cloudwatch_statement(synthesized: Synthesized) -> None:
+    (policy,) = _resources(synthesized, "AWS::SNS::TopicPolicy").values()
+    (alarms,) = [
+        s
+        for s in policy["PolicyDocument"]["Statement"]
+        if s["Principal"] != "*" and s["Principal"].get("Service") == "cloudwatch.amazonaws.com"
+    ]
+    assert alarms["Sid"] == "CloudWatchAlarmsOfThisAccount"
+
+
+def test_the_topic_has_a_display_name_mail_readers_recognise(synthesized: Synthesized) -> None:
+    (topic,) = _resources(synthesized, "AWS::SNS::Topic").values()
+    assert topic["DisplayName"] == "inbox-mailer dev alarms"
+
+
+def test_ses_counts_this_apps_mail_under_its_configuration_set_even_untagged(synthesized: Synthesized) -> None:
+    configuration_set = {"Ref": synthesized.logical_id(synthesized.stacks.function.mailer.configuration_set)}
+    destinations = _resources(synthesized, "AWS::SES::ConfigurationSetEventDestination").values()
+    (cloudwatch,) = [d["EventDestination"] for d in destinations if "CloudWatchDestination" in d["EventDestination"]]
+    assert cloudwatch["CloudWatchDestination"]["DimensionConfigurations"] == [
+        {
+            "DefaultDimensionValue": configuration_set,
+            "DimensionName": "ses:configuration-set",
+            "DimensionValueSource": "messageTag",
+        }
+    ]
+
+
+# The dashboard, widget by widget: tokens in its body are shown as "Ref:<id>" or "GetAtt:<id>.<attribute>".
+
+QUEUE = "GetAtt:InboxQueue96F60793.QueueName"
+DEAD_LETTER_QUEUE = "GetAtt:InboxDeadLetterQueueAFDED11D.QueueName"
+UNDELIVERABLE = "GetAtt:InboxUndeliverableEventsC115EECF.QueueName"
+FUNCTION = "Ref:MailerFunctionEB1F8359"
+CONFIGURATION_SET = "Ref:MailerConfigurationSet5BCF2945"
+MINUTE = {"period": 60, "stat": "Sum"}
+MINUTE_MAX = {"period": 60, "stat": "Maximum"}
+RIGHT = {"yAxis": "right"}
+
+
+def _own(name: Metric, **options: Any) -> list[Any]:
+    return [METRICS_NAMESPACE, str(name), "service", SERVICE_NAME, {**MINUTE, **options}]
+
+
+def _annotation(label: str, value: float, axis: str) -> dict[str, Any]:
+    return {"value": value, "color": "#d62728", "label": label, "yAxis": axis}
+
+
+# title -> (width, metric rows, horizontal annotations)
+GRAPHS: dict[str, tuple[int, list[list[Any]], list[dict[str, Any]]]] = {
+    "Files mailed, linked and failed": (
+        8,
+        [_own(Metric.FILES_MAILED), _own(Metric.FILES_LINKED), _own(Metric.FILES_FAILED, **RIGHT)],
+        [],
+    ),
+    "Skipped uploads and throttled sends": (
+        8,
+        [*(_own(m) for m in Metric if m.name.startswith("SKIPPED_")), _own(Metric.SENDS_THROTTLED, **RIGHT)],
+        [],
+    ),
+    "How event keys matched objects": (8, [_own(m) for m in Metric if m.name.startswith("KEY_MATCHED_")], []),
+    "Queue: files waiting, oldest (s)": (
+        8,
+        [
+            ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", QUEUE, MINUTE_MAX],
+            ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", QUEUE, {**MINUTE_MAX, **RIGHT}],
+        ],
+        [_annotation("QueueAge alarm", 720, "right")],
+    ),
+    "Dead-letter queues": (
+        8,
+        [
+            [
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                "QueueName",
+                DEAD_LETTER_QUEUE,
+                {"label": "DeadLetterQueue", **MINUTE_MAX},
+            ],
+            [
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                "QueueName",
+                UNDELIVERABLE,
+                {"label": "UndeliverableEvents", **MINUTE_MAX},
+            ],
+        ],
+        [],
+    ),
+    "SES reputation (account)": (
+        8,
+        [
+            ["AWS/SES", "Reputation.BounceRate", {"period": 3600, "stat": "Maximum"}],
+            ["AWS/SES", "Reputation.ComplaintRate", {"period": 3600, "stat": "Maximum"}],
+        ],
+        [_annotation("BounceRate alarm", 0.02, "left"), _annotation("ComplaintRate alarm", 0.0005, "left")],
+    ),
+    "Function duration (ms) against the timeout": (
+        8,
+        [
+            ["AWS/Lambda", "Duration", "FunctionName", FUNCTION, {"period": 60, "stat": "p50"}],
+            ["AWS/Lambda", "Duration", "FunctionName", FUNCTION, {"period": 60, "stat": "p99"}],
+        ],
+        [_annotation("timeout", 60000, "left")],
+    ),
+    "Function errors and throttles": (
+        8,
+        [
+            ["AWS/Lambda", "Errors", "FunctionName", FUNCTION, MINUTE],
+            ["AWS/Lambda", "Throttles", "FunctionName", FUNCTION, MINUTE],
+        ],
+        [],
+    ),
+    "Concurrency against max_concurrency": (
+        8,
+        [["AWS/Lambda", "ConcurrentExecutions", "FunctionName", FUNCTION, MINUTE_MAX]],
+        [_annotation("max_concurrency", 2, "left")],
+    ),
+    "This app's mail in SES": (
+        24,
+        [
+            ["AWS/SES", name, "ses:configuration-set", CONFIGURATION_SET, MINUTE]
+            for name in ("Send", "Delivery", "Bounce", "Complaint", "Reject", "DeliveryDelay")
+        ],
+        [],
+    ),
+}
+
+
+def _readable(token: dict[str, Any]) -> str:
+    if "Ref" in token:
+        return f"Ref:{token['Ref']}"
+    logical_id, attribute = token["Fn::GetAtt"]
+    return f"GetAtt:{logical_id}.{attribute}"
+
+
+def _dashboard(synthesized: Synthesized) -> dict[str, Any]:
+    (dashboard,) = _resources(synthesized, "AWS::CloudWatch::Dashboard").values()
+    parts = dashboard["DashboardBody"]["Fn::Join"][1]
+    body: dict[str, Any] = json.loads("".join(p if isinstance(p, str) else _readable(p) for p in parts))
+    return {"name": dashboard["DashboardName"], **body}
+
+
+def _widget(synthesized: Synthesized, title: str) -> dict[str, Any]:
+    (widget,) = [w for w in _dashboard(synthesized)["widgets"] if w["properties"]["title"] == title]
+    return dict(widget)
+
+
+def test_the_dashboard_is_named_per_stage_and_region_and_shows_the_last_day(synthesized: Synthesized) -> None:
+    dashboard = _dashboard(synthesized)
+    assert dashboard["name"] == {"Fn::Join": ["", ["inbox-mailer-dev-", {"Ref": "AWS::Region"}]]}
+    assert dashboard["start"] == "-P1D"
+
+
+def test_the_dashboard_opens_with_every_alarm_across_its_whole_width(synthesized: Synthesized) -> None:
+    first = _dashboard(synthesized)["widgets"][0]
+    assert (first["type"], first["width"], first["height"], first["x"], first["y"]) == ("alarm", 24, 3, 0, 0)
+    assert first["properties"]["title"] == "Alarms (runbook: README, 'Runbook')"
+    operations = synthesized.stacks.function.operations
+    assert first["properties"]["alarms"] == [
+        f"GetAtt:{synthesized.logical_id(alarm)}.Arn" for alarm in operations.alarms.values()
+    ]
+
+
+def test_the_dashboard_has_exactly_these_graphs_in_rows_of_three(synthesized: Synthesized) -> None:
+    graphs = _dashboard(synthesized)["widgets"][1:]
+    assert [w["properties"]["title"] for w in graphs] == list(GRAPHS)
+    assert [(w["x"], w["y"]) for w in graphs] == [
+        *((x, 3) for x in (0, 8, 16)),
+        *((x, 9) for x in (0, 8, 16)),
+        *((x, 15) for x in (0, 8, 16)),
+        (0, 21),
+    ]
+
+
+@pytest.mark.parametrize("title", list(GRAPHS))
+def test_each_graph_draws_its_metrics_with_their_statistic_period_and_axis(
+    synthesized: Synthesized, title: str
+) -> None:
+    width, rows, annotations = GRAPHS[title]
+    widget = _widget(synthesized, title)
+    assert (widget["type"], widget["width"], widget["height"]) == ("metric", width, 6)
+    assert widget["properties"]["metrics"] == rows
+    assert widget["properties"].get("annotations", {}).get("horizontal", []) == annotations

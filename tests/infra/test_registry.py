@@ -146,3 +146,56 @@ def test_publishing_role_may_push_to_this_repository_only(synthesized: Synthesiz
             },
         },
     )
+
+
+def test_lifecycle_rules_run_untagged_first_and_say_why_they_expire_images(synthesized: Synthesized) -> None:
+    # ECR applies rules by priority: the untagged rule must not wait behind the count of tagged images.
+    rules = _lifecycle_rules(synthesized)
+    assert [(r["rulePriority"], r["selection"]["tagStatus"]) for r in rules] == [(1, "untagged"), (2, "tagged")]
+    assert [r["description"] for r in rules] == [
+        "Expire untagged images (leftover layers of failed pushes) after 1 day",
+        "Keep the newest 10 tagged images, enough to roll back",
+    ]
+    assert [r["action"] for r in rules] == [{"type": "expire"}, {"type": "expire"}]
+
+
+def test_repository_is_encrypted_with_ecrs_own_aes_256_not_a_kms_key(synthesized: Synthesized) -> None:
+    # No EncryptionConfiguration is ECR's default, AES-256; a KMS key would add a key policy and a monthly cost.
+    assert "EncryptionConfiguration" not in _repository(synthesized)["Properties"]
+    assert synthesized.registry.find_resources("AWS::KMS::Key") == {}
+
+
+def test_publishing_role_keeps_its_logical_id_since_its_fixed_name_cannot_be_replaced(synthesized: Synthesized) -> None:
+    # A new logical id would create a second role with the same name: CloudFormation fails the deploy.
+    role = synthesized.stacks.registry.registry.publishing_role
+    assert synthesized.logical_id(role) == "RegistryPublishingRole71EAB2E2"
+    props = synthesized.registry.to_json()["Resources"]["RegistryPublishingRole71EAB2E2"]["Properties"]
+    assert props["Description"] == "Assumed by the CDK CLI during deploy to push the function image to its repository"
+
+
+def test_the_repository_uri_is_an_output(synthesized: Synthesized) -> None:
+    output = synthesized.registry.find_outputs("RepositoryUri")["RepositoryUri"]
+    assert output["Description"] == "Where every deploy pushes the function image"
+    parts = output["Value"]["Fn::Join"][1]
+    assert parts[1] == ".dkr.ecr."
+    assert parts[-2:] == ["/", {"Ref": REPOSITORY_LOGICAL_ID}]
+
+
+def test_the_registry_stack_holds_only_the_repository_and_its_publishing_role(synthesized: Synthesized) -> None:
+    types = sorted(r["Type"] for r in synthesized.registry.to_json()["Resources"].values())
+    assert types == ["AWS::ECR::Repository", "AWS::IAM::Policy", "AWS::IAM::Role"]
+
+
+def test_file_assets_of_the_function_stack_go_to_the_cdk_bootstrap_bucket_with_its_role(
+    synthesized: Synthesized,
+) -> None:
+    # Only images are staged in the app's own repository; templates go where `cdk bootstrap` put its bucket.
+    manifest = synthesized.asset_manifest(synthesized.stacks.function.stack_name)
+    destinations = [d for asset in manifest["files"].values() for d in asset["destinations"].values()]
+    assert destinations
+    for destination in destinations:
+        assert destination["bucketName"] == "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"
+        assert destination["assumeRoleArn"] == (
+            "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-hnb659fds-file-publishing-role-"
+            "${AWS::AccountId}-${AWS::Region}"
+        )
