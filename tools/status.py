@@ -143,7 +143,9 @@ def _failures(clients: Clients, outputs: dict[str, str]) -> Table:
     for event in reversed(events):
         entry = _json(event.get("message", ""))
         when = datetime.fromtimestamp(event["timestamp"] / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
-        table.add_row(when, str(entry.get("key", "")), str(entry.get("reason", entry.get("message", ""))))
+        # One upload's failure names its key; a whole message's (throttled too often) the keys of its uploads.
+        files = str(entry.get("key") or ", ".join(map(str, entry.get("keys") or [])))
+        table.add_row(when, files, str(entry.get("reason", entry.get("message", ""))))
     if not table.rows:
         table.add_row("", "", f"[green]none in the last {FAILURES_LOOKBACK.days} days[/]")
     return table

@@ -136,7 +136,7 @@ class Mailer:
             failed = statuses.count(_Status.FAILED) + statuses.count(_Status.THROTTLED)
             raise DeliveryError(f"{failed} of {len(uploads)} uploads in the message failed", retryable=True)
         if _Status.THROTTLED in statuses:
-            self._put_back_throttled(record)
+            self._put_back_throttled(record, [upload.key for upload in uploads])
 
     def _process_upload(self, upload: UploadedObject) -> _Status:
         self._logger.append_keys(bucket=upload.bucket, key=upload.key, version_id=upload.version_id)
@@ -211,13 +211,14 @@ class Mailer:
                 throttled=True,
             )
 
-    def _put_back_throttled(self, record: SQSRecord) -> None:
+    def _put_back_throttled(self, record: SQSRecord, keys: list[str]) -> None:
         throttled_before = _throttled_attempts(record)
         delay = throttle_delay_seconds(throttled_before)
         if throttled_before >= MAX_THROTTLED_REQUEUES:
             self._fail(
                 reason=f"throttled {throttled_before + 1} times in a row; the queue retries it as a failure now",
                 retryable=True,
+                keys=keys,
             )
             raise DeliveryError("throttled too often in a row", retryable=True, throttled=True)
         try:
@@ -230,7 +231,9 @@ class Mailer:
                 },
             )
         except (ClientError, BotoCoreError) as error:
-            self._fail(reason=f"could not put the throttled message back ({error}); retried sooner", retryable=True)
+            self._fail(
+                reason=f"could not put the throttled message back ({error}); retried sooner", retryable=True, keys=keys
+            )
             self._retry_sooner(record, delay)
             raise DeliveryError("throttled, and not put back", retryable=True, throttled=True) from error
         self._logger.info(
@@ -262,9 +265,12 @@ class Mailer:
         self._metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
         self._logger.info("Upload skipped", extra={"skip_reason": metric.value, "why": why})
 
-    def _fail(self, *, reason: str, retryable: bool, error_code: str = "") -> None:
+    def _fail(self, *, reason: str, retryable: bool, error_code: str = "", keys: list[str] | None = None) -> None:
+        """Counts and logs a failure; `keys` names the uploads when the failure is the whole message's."""
         self._metrics.add_metric(name=Metric.FILES_FAILED, unit=MetricUnit.Count, value=1)
-        extra = {"reason": reason, "retryable": retryable, "error_code": error_code}
+        extra: dict[str, object] = {"reason": reason, "retryable": retryable, "error_code": error_code}
+        if keys is not None:
+            extra["keys"] = keys
         if retryable:
             self._logger.warning("Mailing failed; SQS will redeliver the message", extra=extra)
         else:

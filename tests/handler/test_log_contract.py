@@ -54,7 +54,7 @@ class Failure:
     names: str = ""
     # The `error_code` logged: the service's own error code, empty when no service answered.
     code: str = ""
-    # False when the failure is the whole message's (after every upload in it was tried), not one upload's.
+    # False when the failure is the whole message's (after every upload in it was tried): it names all its keys.
     per_upload: bool = True
 
 
@@ -130,7 +130,10 @@ def test_a_file_that_is_not_mailed_is_logged_once_where_make_status_looks_with_i
     assert isinstance(logged["reason"], str)
     assert failure.names in logged["reason"]
     assert logged["error_code"] == failure.code
-    assert logged.get("key") == (KEY if failure.per_upload else None)
+    if failure.per_upload:
+        assert logged["key"] == KEY
+    else:
+        assert logged["keys"] == [KEY]
     assert inbox.sent_mail() == []
 
 
@@ -206,6 +209,8 @@ def test_a_failure_that_a_retry_can_get_past_is_logged_retryable_with_a_reason(
     assert logged["level"] == "WARNING"
     assert isinstance(logged["reason"], str)
     assert "amazonaws.com" in logged["reason"]
+    # AND it names the upload: its key, or the keys of every upload when the whole message failed
+    assert KEY in (logged.get("key"), *logged.get("keys", []))
 
 
 @pytest.mark.parametrize(("name", "outcome"), [("report.pdf", "attached"), ("setup.exe", "linked")])
