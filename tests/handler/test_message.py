@@ -19,6 +19,7 @@ from inbox_mailer.message import (
     DownloadLink,
     Envelope,
     FileDetails,
+    build_linked_message,
     frame_attached_message,
     human_size,
     is_refused_attachment,
@@ -135,6 +136,8 @@ def test_a_name_without_a_dot_has_no_extension_so_it_is_never_refused(name: str)
         ("report.final.pdf", "application/pdf"),
         ("notes.2026.11.txt", "text/plain"),
         ("photo.jpeg.exe.png", "image/png"),
+        # gzip-compressed: not a tar archive, and no type of its own among the guesses
+        ("backup.tar.gz", "application/octet-stream"),
     ],
 )
 def test_an_undeclared_type_is_guessed_from_the_last_extension_only(name: str, expected: str) -> None:
@@ -153,3 +156,19 @@ def test_a_name_whose_last_extension_is_refused_is_refused_whatever_comes_before
     # THEN it is refused (sent as a link), and the same name with a harmless last extension is not
     assert is_refused_attachment(f"{stem}.{extension}")
     assert not is_refused_attachment(f"{stem}.{extension}.pdf")
+
+
+@pytest.mark.parametrize("name", ["Отчёт за ноябрь.pdf", "報告書.pdf", "façade ünïcode \u2013 long " * 6 + ".pdf"])
+def test_the_mail_is_seven_bit_clean_with_readable_quoted_printable_bodies_whatever_the_script(name: str) -> None:
+    # GIVEN a file whose name is in another script, or long, mailed as a link
+    link = DownloadLink(url="https://s3/x?a=1&b=2", expires_at=NOW, reason="Too big.")
+    raw = build_linked_message(ENVELOPE, render_content(_file(name), link=link))
+
+    # THEN every byte is 7-bit and every line short, so any relay passes it unchanged
+    assert max(raw) < 128
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+    # AND both bodies are quoted-printable, readable in the raw source, and decode to the name
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    parts = [part for part in message.walk() if part.get_content_maintype() == "text"]
+    assert [part["Content-Transfer-Encoding"] for part in parts] == ["quoted-printable", "quoted-printable"]
+    assert all(name.split()[0] in part.get_content() for part in parts)
