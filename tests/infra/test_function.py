@@ -9,9 +9,7 @@ import pytest
 
 from stacks.mailer import ARCHITECTURE, METRICS_NAMESPACE, SERVICE_NAME
 from tests.handler.support import CONTRACT_ENV
-from tests.infra.conftest import ROOT, Synthesized
-
-ARN_PREFIX = ["arn:", {"Ref": "AWS::Partition"}]
+from tests.infra.conftest import ROOT, Synthesized, ses_arn
 
 
 def _function(synthesized: Synthesized) -> dict[str, Any]:
@@ -148,19 +146,7 @@ def test_role_may_list_the_bucket_so_a_deleted_file_reads_as_404_not_403(synthes
 def test_role_may_send_mail_only_from_the_configured_identity_and_address(synthesized: Synthesized) -> None:
     statement = _statements(synthesized)["SendFromTheConfiguredSenderOnly"]
     assert statement["Action"] == ["ses:SendEmail", "ses:SendRawEmail"]
-    assert statement["Resource"] == {
-        "Fn::Join": [
-            "",
-            [
-                *ARN_PREFIX,
-                ":ses:",
-                {"Ref": "AWS::Region"},
-                ":",
-                {"Ref": "AWS::AccountId"},
-                ":identity/mailer@example.com",
-            ],
-        ]
-    }
+    assert statement["Resource"] == ses_arn(":identity/mailer@example.com")
     assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": "mailer@example.com"}}
 
 
@@ -257,20 +243,7 @@ def test_role_may_send_through_the_apps_configuration_set_only_as_the_sender(syn
     statement = _statements(synthesized)["SendThroughTheAppsConfigurationSet"]
     configuration_set = {"Ref": synthesized.logical_id(synthesized.stacks.function.mailer.configuration_set)}
     assert statement["Action"] == ["ses:SendEmail", "ses:SendRawEmail"]
-    assert statement["Resource"] == {
-        "Fn::Join": [
-            "",
-            [
-                *ARN_PREFIX,
-                ":ses:",
-                {"Ref": "AWS::Region"},
-                ":",
-                {"Ref": "AWS::AccountId"},
-                ":configuration-set/",
-                configuration_set,
-            ],
-        ]
-    }
+    assert statement["Resource"] == ses_arn(":configuration-set/", configuration_set)
     assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": "mailer@example.com"}}
 
 

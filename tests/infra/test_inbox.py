@@ -10,6 +10,14 @@ from stacks.inbox import DEAD_LETTER_RETENTION, MAX_RECEIVE_COUNT, QUEUE_RETENTI
 from tests.handler.support import upload_rule_pattern
 from tests.infra.conftest import Synthesized
 
+NO_PUBLIC_ACCESS = {
+    "BlockPublicAcls": True,
+    "BlockPublicPolicy": True,
+    "IgnorePublicAcls": True,
+    "RestrictPublicBuckets": True,
+}
+S3_MANAGED_ENCRYPTION = [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+
 
 def _resource(synthesized: Synthesized, construct: Any) -> dict[str, Any]:
     return synthesized.function_resource(construct)
@@ -37,15 +45,8 @@ def _bucket(synthesized: Synthesized) -> dict[str, Any]:
 
 def test_bucket_is_private_encrypted_versioned_and_ssl_only(synthesized: Synthesized) -> None:
     props = _bucket(synthesized)["Properties"]
-    assert props["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True,
-        "BlockPublicPolicy": True,
-        "IgnorePublicAcls": True,
-        "RestrictPublicBuckets": True,
-    }
-    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
-        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-    ]
+    assert props["PublicAccessBlockConfiguration"] == NO_PUBLIC_ACCESS
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"] == S3_MANAGED_ENCRYPTION
     assert props["VersioningConfiguration"] == {"Status": "Enabled"}
     bucket_id = synthesized.stacks.function.inbox.bucket_logical_id
     policies = [
@@ -198,15 +199,8 @@ def _statements(synthesized: Synthesized, kind: str, target: Any) -> list[dict[s
 def test_access_log_bucket_is_private_encrypted_ssl_only_and_owned_by_the_account(synthesized: Synthesized) -> None:
     access_logs = synthesized.stacks.function.inbox.access_logs
     props = _resource(synthesized, access_logs)["Properties"]
-    assert props["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True,
-        "BlockPublicPolicy": True,
-        "IgnorePublicAcls": True,
-        "RestrictPublicBuckets": True,
-    }
-    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
-        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-    ]
+    assert props["PublicAccessBlockConfiguration"] == NO_PUBLIC_ACCESS
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"] == S3_MANAGED_ENCRYPTION
     # No ACLs: the log objects belong to the account, not to the S3 logging service that writes them.
     assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
     (deny,) = [s for s in _statements(synthesized, "AWS::S3::BucketPolicy", access_logs) if s["Effect"] == "Deny"]

@@ -25,7 +25,7 @@ from stacks.operations import (
     UNEXPECTED_SKIPS_PER_PERIOD,
     UNEXPECTED_SKIPS_PERIOD,
 )
-from tests.infra.conftest import ROOT, Synthesized, cdk_json_context, synthesize
+from tests.infra.conftest import ROOT, Synthesized, cdk_json_context, ses_arn, synthesize
 
 EMAILS = ["ops@example.com", "oncall@example.org"]
 TOPIC_ARN = "arn:aws:sns:eu-west-1:123456789012:ops-alarms"
@@ -419,21 +419,7 @@ def test_the_topic_key_lets_cloudwatch_alarms_and_this_configuration_set_use_it_
     assert ses["Principal"] == {"Service": "ses.amazonaws.com"}
     assert ses["Resource"] == "*"
     configuration_set = {"Ref": synthesized.logical_id(synthesized.stacks.function.mailer.configuration_set)}
-    assert ses["Condition"]["ArnLike"]["aws:SourceArn"] == {
-        "Fn::Join": [
-            "",
-            [
-                "arn:",
-                {"Ref": "AWS::Partition"},
-                ":ses:",
-                {"Ref": "AWS::Region"},
-                ":",
-                {"Ref": "AWS::AccountId"},
-                ":configuration-set/",
-                configuration_set,
-            ],
-        ]
-    }
+    assert ses["Condition"]["ArnLike"]["aws:SourceArn"] == ses_arn(":configuration-set/", configuration_set)
     alarms = statements["CloudWatchAlarmsOfThisAccountPublishToTheTopic"]
     assert (alarms["Principal"], alarms["Resource"]) == ({"Service": "cloudwatch.amazonaws.com"}, "*")
 
