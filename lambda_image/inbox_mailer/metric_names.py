@@ -13,6 +13,9 @@ class Metric(StrEnum):
     # A file reached the recipients.
     FILES_MAILED = "FilesMailed"  # attached
     FILES_LINKED = "FilesLinked"  # as a download link
+    # Recipients were told a file arrived that nobody can read yet (archived, or encrypted with a key the function
+    # may not use); the owner must act. Alarmed on every occurrence.
+    FILES_UNREADABLE = "FilesUnreadable"
     BYTES_ATTACHED = "BytesAttached"
     # One failed try; the queue retries the file, then moves it to the dead-letter queue.
     FILES_FAILED = "FilesFailed"
@@ -25,6 +28,8 @@ class Metric(StrEnum):
     SKIPPED_FOLDER_MARKER = "SkippedFolderMarker"
     SKIPPED_TEST_EVENT = "SkippedTestEvent"
     SKIPPED_OTHER_EVENT = "SkippedOtherEvent"
+    # A message that announces nothing at all (an S3 notification with an empty Records list).
+    SKIPPED_EMPTY_EVENT = "SkippedEmptyEvent"
     # Which form of the event's key named the object (settles how S3 encodes keys in events).
     KEY_MATCHED_AS_GIVEN = "KeyMatchedAsGiven"
     KEY_MATCHED_DECODED = "KeyMatchedDecoded"
