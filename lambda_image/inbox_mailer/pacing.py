@@ -1,9 +1,11 @@
 """Keeps one function instance's sends under its share of the account's SES sending rate.
 
-SES accepts at most `MaxSendRate` mails a second for the whole account (1 in the sandbox, 14 for a new
-production account). Up to `max_concurrency` instances send at once, so each keeps to `rate / max_concurrency`:
-sends are spaced by the inverse of that share, across the invocations of a warm instance. The rate is read once
-per instance (cold start), the first time a mail is about to go out.
+SES counts recipients, not messages: `MaxSendRate` is recipients a second for the whole account (1 in the
+sandbox, 14 for a new production account), and a mail to r recipients uses r of it. Up to `max_concurrency`
+instances send at once, so each keeps to `rate / max_concurrency` recipients a second: after a mail to r
+recipients the instance's next turn comes r / share seconds later, across the invocations of a warm instance.
+A burst of N files to r recipients therefore takes at least N·r / rate seconds. The rate is read once per
+instance (cold start), the first time a mail is about to go out.
 """
 
 from __future__ import annotations
@@ -44,23 +46,25 @@ class SendPacer:
         self._instances = max(1, instances)
         self._clock = clock
         self._sleep = sleep
-        self._interval: float | None = None
+        self._share: float | None = None
         self._looked_up = False
         self._next_turn = -math.inf
 
     @property
     def share(self) -> float | None:
-        """Mails a second this instance may send; None when the account's rate is unknown (no pacing)."""
+        """Recipients a second this instance may send to; None when the account's rate is unknown (no pacing)."""
         if not self._looked_up:
             self._looked_up = True
             rate = self._max_send_rate()
-            self._interval = None if rate is None else self._instances / rate
-        return None if self._interval is None else 1 / self._interval
+            self._share = None if rate is None else rate / self._instances
+        return self._share
 
-    def wait_for_turn(self, seconds_left: float) -> bool:
-        """Sleeps until this instance's next turn to send and takes it; False, without waiting, if the turn
-        comes later than `seconds_left` from now. A turn that is due now is always taken."""
-        if self.share is None or self._interval is None:
+    def wait_for_turn(self, seconds_left: float, *, recipients: int) -> bool:
+        """Sleeps until this instance's next turn to send a mail to `recipients` addresses and takes it; False,
+        without waiting, if the turn comes later than `seconds_left` from now. A turn that is due now is always
+        taken. The turn after it comes `recipients / share` seconds later."""
+        share = self.share
+        if share is None:
             return True
         now = self._clock()
         turn = max(now, self._next_turn)
@@ -68,5 +72,5 @@ class SendPacer:
             return False
         if turn > now:
             self._sleep(turn - now)
-        self._next_turn = turn + self._interval
+        self._next_turn = turn + max(1, recipients) / share
         return True

@@ -203,7 +203,7 @@ class Mailer:
         seconds_left = math.inf
         if self._context is not None:
             seconds_left = self._context.get_remaining_time_in_millis() / 1000 - SEND_MARGIN_SECONDS
-        if not self._pacer.wait_for_turn(seconds_left):
+        if not self._pacer.wait_for_turn(seconds_left, recipients=len(self._settings.recipients)):
             raise DeliveryError(
                 "this instance's share of the SES sending rate has no turn left before the function's timeout; "
                 "will be retried soon",

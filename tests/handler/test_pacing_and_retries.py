@@ -11,6 +11,8 @@ from typing import Any, cast
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
+from hypothesis import given
+from hypothesis import strategies as st
 
 from inbox_mailer.pacing import SendPacer, account_max_send_rate
 from inbox_mailer.persistence import SUCCESS_WRITE_DELAYS, DurableDynamoDBPersistenceLayer
@@ -104,7 +106,7 @@ def test_each_instance_keeps_to_its_share_of_the_account_rate() -> None:
     pacer = _pacer(14.0, 2, clock)
 
     # WHEN one instance takes four turns
-    turns = [pacer.wait_for_turn(seconds_left=60) for _ in range(4)]
+    turns = [pacer.wait_for_turn(seconds_left=60, recipients=1) for _ in range(4)]
 
     # THEN its share is 7 a second: the first turn is immediate, the others come 1/7 s apart
     assert turns == [True] * 4
@@ -112,14 +114,67 @@ def test_each_instance_keeps_to_its_share_of_the_account_rate() -> None:
     assert clock.sleeps == [round(1 / 7, 6)] * 3
 
 
+def test_a_mail_to_several_recipients_uses_that_many_turns() -> None:
+    # GIVEN the sandbox's 1 recipient a second, shared by 2 instances: this instance may send to 0.5 a second
+    clock = FakeClock()
+    pacer = _pacer(1.0, 2, clock)
+
+    # WHEN it sends three mails to 2 recipients each, then one to 20
+    turns = [pacer.wait_for_turn(seconds_left=600, recipients=r) for r in (2, 2, 2, 20)]
+
+    # THEN each mail to 2 recipients holds the next turn back 4 s (SES counts recipients, not mails)
+    assert turns == [True] * 4
+    assert clock.sleeps == [4.0, 4.0, 4.0]
+    # AND the mail to 20 keeps the one after it 40 s away
+    assert not pacer.wait_for_turn(seconds_left=39.9, recipients=1)
+    assert pacer.wait_for_turn(seconds_left=40, recipients=1)
+    assert clock.sleeps[-1] == 40.0
+
+
+@given(
+    rate=st.sampled_from([0.5, 1.0, 2.0, 14.0, 50.0, 3000.0]),
+    instances=st.integers(min_value=1, max_value=20),
+    # Each step: recipients of the mail, seconds of other work before it, seconds left before the timeout.
+    steps=st.lists(
+        st.tuples(
+            st.integers(min_value=1, max_value=50),
+            st.floats(min_value=0, max_value=30, allow_nan=False),
+            st.floats(min_value=-10, max_value=120, allow_nan=False),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_an_instance_never_sends_to_more_than_its_share_of_recipients_in_any_window(
+    rate: float, instances: int, steps: list[tuple[int, float, float]]
+) -> None:
+    clock = FakeClock()
+    pacer = _pacer(rate, instances, clock)
+    share = rate / instances
+    sent: list[tuple[float, int]] = []
+    for recipients, work, seconds_left in steps:
+        clock.now += work
+        due_now = not sent or clock.now >= sent[-1][0] + sent[-1][1] / share - 1e-9
+        taken = pacer.wait_for_turn(seconds_left=seconds_left, recipients=recipients)
+        # A turn that is due now is always taken, and a taken turn is never later than the time left allowed.
+        assert taken or not due_now
+        if taken:
+            sent.append((clock.now, recipients))
+    # Between any two sends, the recipients of the mails before the later one fit in the time between them.
+    for first in range(len(sent)):
+        for last in range(first + 1, len(sent)):
+            recipients_before = sum(r for _, r in sent[first:last])
+            assert recipients_before <= share * (sent[last][0] - sent[first][0]) + 1e-6
+
+
 def test_time_spent_between_sends_counts_towards_the_next_turn() -> None:
     clock = FakeClock()
     pacer = _pacer(1.0, 2, clock)
-    pacer.wait_for_turn(seconds_left=60)
+    pacer.wait_for_turn(seconds_left=60, recipients=1)
 
     # WHEN 1.5 s pass doing other work, then the next turn is asked for
     clock.now += 1.5
-    pacer.wait_for_turn(seconds_left=60)
+    pacer.wait_for_turn(seconds_left=60, recipients=1)
 
     # THEN only the rest of the 2 s interval is waited
     assert clock.sleeps == [0.5]
@@ -128,15 +183,15 @@ def test_time_spent_between_sends_counts_towards_the_next_turn() -> None:
 def test_a_turn_beyond_the_time_left_is_refused_without_waiting() -> None:
     clock = FakeClock()
     pacer = _pacer(1.0, 2, clock)
-    assert pacer.wait_for_turn(seconds_left=60)
+    assert pacer.wait_for_turn(seconds_left=60, recipients=1)
 
     # WHEN the next turn (2 s away) is asked for with only 1.9 s left before the function must stop
-    taken = pacer.wait_for_turn(seconds_left=1.9)
+    taken = pacer.wait_for_turn(seconds_left=1.9, recipients=1)
 
     # THEN it is refused at once, and the turn is still free for later
     assert not taken
     assert clock.sleeps == []
-    assert pacer.wait_for_turn(seconds_left=2.0)
+    assert pacer.wait_for_turn(seconds_left=2.0, recipients=1)
     assert clock.sleeps == [2.0]
 
 
@@ -146,9 +201,9 @@ def test_a_turn_that_is_due_is_taken_even_with_no_time_to_spare() -> None:
     pacer = _pacer(1.0, 2, clock)
 
     # WHEN a turn is asked for that is due now, and again once it is due 2 s later
-    first = pacer.wait_for_turn(seconds_left=-3)
+    first = pacer.wait_for_turn(seconds_left=-3, recipients=1)
     clock.now += 2
-    second = pacer.wait_for_turn(seconds_left=-3)
+    second = pacer.wait_for_turn(seconds_left=-3, recipients=1)
 
     # THEN both are taken: only a turn that needs waiting can be refused
     assert (first, second) == (True, True)
@@ -165,7 +220,7 @@ def test_unknown_rate_paces_nothing_and_is_looked_up_once() -> None:
     clock = FakeClock()
     pacer = SendPacer(max_send_rate=rate, instances=2, clock=clock, sleep=clock.sleep)
 
-    assert all(pacer.wait_for_turn(seconds_left=0) for _ in range(5))
+    assert all(pacer.wait_for_turn(seconds_left=0, recipients=1) for _ in range(5))
     assert clock.sleeps == []
     assert lookups == [1]
     assert pacer.share is None
@@ -207,7 +262,8 @@ def test_throttle_backoff_doubles_with_jitter_up_to_sqs_longest_delay(throttled_
 def test_handler_paces_a_batch_to_the_instances_share(
     inbox: Inbox, function_module: ModuleType, rewire: Callable[..., None], lambda_context: LambdaContext
 ) -> None:
-    # GIVEN a sandbox account (1 mail a second) shared by the 2 instances the settings allow, and 3 uploads
+    # GIVEN a sandbox account (1 recipient a second) shared by the 2 instances the settings allow, 2 recipients
+    # (CONTRACT_ENV) and 3 uploads
     clock = FakeClock()
     ses = RatedSes(inbox.ses, 1.0, clock)
     rate = lambda: account_max_send_rate(cast(Any, ses))  # noqa: E731
@@ -219,10 +275,11 @@ def test_handler_paces_a_batch_to_the_instances_share(
     # WHEN the batch is handled
     response = function_module.handler(sqs_event(*records), lambda_context)
 
-    # THEN all three are mailed 2 s apart (this instance's half of the account rate), the rate read once
+    # THEN all three are mailed 4 s apart: each mail uses 2 of this instance's 0.5 recipients a second; the rate
+    # is read once
     assert response == {"batchItemFailures": []}
     assert len(inbox.sent_mail()) == 3
-    assert [b - a for a, b in zip(ses.sent_at, ses.sent_at[1:], strict=False)] == [2.0, 2.0]
+    assert [b - a for a, b in zip(ses.sent_at, ses.sent_at[1:], strict=False)] == [4.0, 4.0]
     assert ses.lookups == 1
 
 
@@ -232,7 +289,8 @@ def test_no_turn_before_the_timeout_puts_the_file_back_instead_of_failing(
     rewire: Callable[..., None],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # GIVEN 2 uploads, 1 mail every 2 s for this instance, and only 6.5 s left of which 5 s are kept for the send
+    # GIVEN 2 uploads, a mail to the 2 recipients every 4 s for this instance, and only 6.5 s left of which 5 s are
+    # kept for the send
     clock = FakeClock()
     ses = RatedSes(inbox.ses, 1.0, clock)
     rewire(ses=ses, pacer=SendPacer(max_send_rate=lambda: 1.0, instances=2, **_clocked(clock)))
