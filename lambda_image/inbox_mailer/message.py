@@ -64,6 +64,17 @@ LINKED_HTML = Template(
 <p><a href="$link_url">Download $file_name</a> (the link expires at $link_expires_at).</p>"""
 )
 
+UNAVAILABLE_TEXT = Template(
+    """$unavailable_reason
+Nobody can download it yet: it is not attached and no link is given.
+What the inbox's owner must do: $owner_action"""
+)
+UNAVAILABLE_HTML = Template(
+    """<p>$unavailable_reason</p>
+<p>Nobody can download it yet: it is not attached and no link is given.</p>
+<p>What the inbox's owner must do: $owner_action</p>"""
+)
+
 LINK_REASON_TOO_LARGE = "The file is too large to attach to an email."
 LINK_REASON_REFUSED_TYPE = "Email does not allow attaching files of this type."
 
@@ -86,6 +97,19 @@ REFUSED_EXTENSIONS = frozenset(
     xnk
     """.split()  # noqa: SIM905
 )
+# An object stored with a Content-Encoding holds the encoded bytes: it is attached as what it holds, under a name
+# that says so (report.csv stored gzip-compressed arrives as report.csv.gz, application/gzip), so the recipient's
+# computer opens it with the right program. Tokens that change nothing stored are ignored.
+CONTENT_ENCODINGS = {
+    "gzip": (".gz", "application/gzip"),
+    "x-gzip": (".gz", "application/gzip"),
+    "compress": (".Z", "application/x-compress"),
+    "x-compress": (".Z", "application/x-compress"),
+    "deflate": (".zz", "application/zlib"),
+    "br": (".br", "application/octet-stream"),
+    "zstd": (".zst", "application/zstd"),
+}
+IDENTITY_ENCODINGS = frozenset({"", "identity", "aws-chunked"})
 # What S3 reports when the uploader set no type: the name says more.
 UNDECLARED_TYPES = frozenset({"binary/octet-stream", "application/octet-stream"})
 FALLBACK_TYPE = "application/octet-stream"
@@ -121,7 +145,27 @@ def display_name(key: str) -> str:
     """
     name = visible_text(key.rpartition("/")[2]).translate(_UNQUOTED)
     name = name.replace(_ENCODED_WORD_START, _DEFUSED_ENCODED_WORD_START)
-    return name.strip().rstrip(". ").strip() or UNNAMED
+    return without_dropped_ends(name) or UNNAMED
+
+
+def without_dropped_ends(name: str) -> str:
+    """`name` without the leading spaces and trailing spaces and dots that clients drop when they save a file.
+
+    Any Unicode space counts, and any character that compatibility-normalises to a dot (a fullwidth dot, a one
+    dot leader); stripped until nothing changes, so "notes.txt.\u00a0." ends in ".txt".
+    """
+    start, end = 0, len(name)
+    while start < end and name[start].isspace():
+        start += 1
+    while end > start and _dropped_at_end(name[end - 1]):
+        end -= 1
+    return name[start:end]
+
+
+def _dropped_at_end(character: str) -> bool:
+    if character.isspace():
+        return True
+    return unicodedata.normalize("NFKC", character) == "."
 
 
 def is_refused_attachment(file_name: str) -> bool:
@@ -130,7 +174,7 @@ def is_refused_attachment(file_name: str) -> bool:
     Judged on the name as written, compatibility-normalised and case-folded, so that no spelling a client may
     show as a refused extension slips through; a refused file goes as a link instead.
     """
-    normalised = unicodedata.normalize("NFKC", file_name).casefold().rstrip(". ")
+    normalised = without_dropped_ends(unicodedata.normalize("NFKC", file_name).casefold())
     extension = normalised.rpartition(".")[2] if "." in normalised else ""
     return extension in REFUSED_EXTENSIONS
 
@@ -156,18 +200,42 @@ class FileDetails:
     size_bytes: int
     declared_type: str | None
     uploaded_at: datetime
+    # S3's Content-Encoding of the stored object (e.g. "gzip"): the stored bytes are compressed.
+    content_encoding: str | None = None
+
+    @property
+    def encodings(self) -> tuple[str, ...]:
+        """The content codings applied to the stored bytes, in the order they were applied."""
+        tokens = (token.strip().lower() for token in (self.content_encoding or "").split(","))
+        return tuple(token for token in tokens if token not in IDENTITY_ENCODINGS)
 
     @property
     def file_name(self) -> str:
-        return display_name(self.key)
+        """The name recipients see: the key's display name, plus the suffix of each content coding it is stored in."""
+        name = display_name(self.key)
+        for encoding in self.encodings:
+            suffix = CONTENT_ENCODINGS.get(encoding, ("", ""))[0]
+            if suffix and not name.lower().endswith(suffix.lower()):
+                name += suffix
+        return name
 
     @property
     def content_type(self) -> str:
-        return media_type(self.declared_type, self.file_name)
+        """The type of the file itself (before any content coding): what recipients are told it is."""
+        return media_type(self.declared_type, display_name(self.key))
+
+    @property
+    def described_type(self) -> str:
+        if not self.encodings:
+            return self.content_type
+        return f"{self.content_type}, stored compressed ({', '.join(self.encodings)})"
 
     @property
     def attachment_type(self) -> str:
-        """The type the attachment is declared with: base64 is forbidden for message/* and multipart/*."""
+        """The type the attachment is declared with: what its bytes are. Base64 is forbidden for message/* and
+        multipart/*; an encoded file is the last coding's type (octet-stream for a coding without one)."""
+        if self.encodings:
+            return CONTENT_ENCODINGS.get(self.encodings[-1], ("", FALLBACK_TYPE))[1]
         content_type = self.content_type
         return FALLBACK_TYPE if content_type.partition("/")[0] in _NO_BASE64_MAINTYPES else content_type
 
@@ -181,6 +249,16 @@ class DownloadLink:
     url: str
     expires_at: datetime
     reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Unavailable:
+    """Why nobody can read a file now, and what its owner must do about it."""
+
+    # A short word for logs: archived, restoring, kms-key, sse-c.
+    cause: str
+    reason: str
+    action: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -209,15 +287,25 @@ def human_size(size_bytes: int) -> str:
     return f"{value:.1f} {units[0]} ({size_bytes:,} bytes)"
 
 
-def render_content(file: FileDetails, *, link: DownloadLink | None) -> MailContent:
+def render_content(
+    file: FileDetails, *, link: DownloadLink | None, unavailable: Unavailable | None = None
+) -> MailContent:
     values = {
         "file_name": file.file_name,
         "key": visible_text(file.key),
         "size": human_size(file.size_bytes),
-        "content_type": file.content_type,
+        "content_type": file.described_type,
         "uploaded_at": file.uploaded_at.strftime(TIME_FORMAT),
     }
-    if link is None:
+    if unavailable is not None:
+        unavailable_values = {
+            **values,
+            "unavailable_reason": unavailable.reason,
+            "owner_action": unavailable.action,
+        }
+        text_delivery = UNAVAILABLE_TEXT.substitute(unavailable_values)
+        html_delivery = UNAVAILABLE_HTML.substitute(_escaped(unavailable_values))
+    elif link is None:
         text_delivery = ATTACHED_TEXT.substitute(values)
         html_delivery = ATTACHED_HTML.substitute(_escaped(values))
     else:

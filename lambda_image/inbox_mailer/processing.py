@@ -2,6 +2,9 @@
 
 Every upload a record announces ends in exactly one of these, each logged and counted:
 - mailed (attached or linked);
+- announced as unreadable: the recipients are told the file arrived, why nobody can read it yet (archived, a KMS
+  key the function may not use, a customer-provided key) and what its owner must do; logged as an error and
+  counted (`FilesUnreadable`, alarmed);
 - skipped, with its reason: deleted or superseded before it was mailed, outside the inbox prefix, a folder
   marker, a test event, or an event of another kind;
 - throttled: SES (or this instance's pacing) put the send off. The record's body goes back on the queue as a
@@ -131,6 +134,8 @@ class Mailer:
         for _ in range(announcement.other_events):
             self._skip(Metric.SKIPPED_OTHER_EVENT, "event of another kind than Object Created; it announces no upload")
         uploads = announcement.uploads
+        if not uploads and not announcement.test_event and not announcement.other_events:
+            self._skip(Metric.SKIPPED_EMPTY_EVENT, "the message announces nothing (an S3 notification without records)")
         statuses = [self._process_upload(upload) for upload in uploads]
         if _Status.FAILED in statuses:
             failed = statuses.count(_Status.FAILED) + statuses.count(_Status.THROTTLED)
@@ -250,6 +255,11 @@ class Mailer:
             self._logger.warning("Could not shorten the visibility timeout; SQS retries after the full timeout")
 
     def _record(self, result: DeliveryResult) -> None:
+        if not result.versions_listed:
+            self._logger.warning(
+                "The key's versions could not be listed; whether the upload was withdrawn was judged from the "
+                "key's current version"
+            )
         if result.key_match is not None and result.key_match.decided:
             self._metrics.add_metric(name=_KEY_FORM_METRICS[result.key_match.form], unit=MetricUnit.Count, value=1)
             self._logger.info("The event's key named the object", extra={"key_form": result.key_match.form.value})
@@ -258,6 +268,17 @@ class Mailer:
             self._metrics.add_metric(name=Metric.BYTES_ATTACHED, unit=MetricUnit.Bytes, value=result.attached_bytes)
         elif result.outcome is Outcome.LINKED:
             self._metrics.add_metric(name=Metric.FILES_LINKED, unit=MetricUnit.Count, value=1)
+        elif result.outcome is Outcome.UNREADABLE and result.unreadable is not None:
+            self._metrics.add_metric(name=Metric.FILES_UNREADABLE, unit=MetricUnit.Count, value=1)
+            self._logger.error(
+                "File unreadable",
+                extra={
+                    "reason": result.unreadable.reason,
+                    "cause": result.unreadable.cause,
+                    "owner_action": result.unreadable.action,
+                    "message_id": result.message_id,
+                },
+            )
         elif result.skip_reason is not None:
             self._skip(_SKIP_METRICS[result.skip_reason], _SKIP_EXPLANATIONS[result.skip_reason])
 

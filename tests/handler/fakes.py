@@ -59,6 +59,9 @@ class _Body:
         self._data = data
         self._failure = failure
 
+    def close(self) -> None:
+        return None
+
     def iter_chunks(self, chunk_size: int) -> Iterator[bytes]:
         for start in range(0, len(self._data), chunk_size):
             yield self._data[start : start + chunk_size]
@@ -102,6 +105,17 @@ class FakeS3:
         if "IfMatch" in params and params["IfMatch"].strip('"') != stored.etag:
             raise client_error("PreconditionFailed", "GetObject")
         return {"Body": _Body(stored.data, self.fail_body)}
+
+    def list_object_versions(self, **params: Any) -> dict[str, Any]:
+        """The key's one current version (this bucket keeps no history; a deleted key has none)."""
+        self.calls.append(("list_object_versions", params))
+        if "list_object_versions" in self.fail:
+            raise self.fail["list_object_versions"]
+        stored = self.objects.get(params["Prefix"]) if params["Bucket"] == BUCKET else None
+        versions = (
+            [] if stored is None else [{"Key": params["Prefix"], "VersionId": stored.version_id, "IsLatest": True}]
+        )
+        return {"Versions": versions, "IsTruncated": False}
 
     def generate_presigned_url(self, operation: str, *, Params: dict[str, str], ExpiresIn: int) -> str:  # noqa: N803
         self.calls.append(

@@ -283,6 +283,10 @@ class RecordingS3:
         self.calls.append("get_object")
         return self._real.get_object(**kwargs)
 
+    def list_object_versions(self, **kwargs: Any) -> Any:
+        self.calls.append("list_object_versions")
+        return self._real.list_object_versions(**kwargs)
+
     def generate_presigned_url(self, *args: Any, **kwargs: Any) -> str:
         self.calls.append("generate_presigned_url")
         return self._real.generate_presigned_url(*args, **kwargs)

@@ -109,7 +109,7 @@ def test_file_too_large_to_attach_is_never_downloaded(inbox: Inbox) -> None:
 
     # THEN only its size was asked for and a link signed; the object was never read
     assert result.outcome is Outcome.LINKED
-    assert s3.calls == ["head_object", "head_object", "generate_presigned_url"]
+    assert s3.calls == ["head_object", "list_object_versions", "generate_presigned_url"]
     [mail] = inbox.sent_mail()
     assert mail.attachments == []
     assert "the link expires at 2026-11-12 10:36:00 UTC" in mail.text
@@ -126,7 +126,7 @@ def test_small_file_is_read_once(inbox: Inbox) -> None:
 
     # THEN it is attached after one HEAD and one GET, and nothing is signed
     assert result.outcome is Outcome.ATTACHED
-    assert s3.calls == ["head_object", "head_object", "get_object"]
+    assert s3.calls == ["head_object", "list_object_versions", "get_object"]
 
 
 def test_throttled_send_is_put_back_on_the_queue_and_mails_once(

@@ -227,19 +227,22 @@ def test_file_removed_with_a_plain_delete_is_skipped_and_counted(
 
 
 def test_file_deleted_and_uploaded_again_is_mailed_for_the_new_upload_only(
-    inbox: Inbox, function_module: ModuleType, lambda_context: LambdaContext
+    inbox: Inbox, function_module: ModuleType, lambda_context: LambdaContext, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # GIVEN an upload removed with a plain delete, then uploaded again under the same name
+    # GIVEN an upload removed with a plain delete, then uploaded again under the same name, before either event
+    # was handled
     first = inbox.upload_and_receive("incoming/again.pdf", PDF)
     inbox.s3.delete_object(Bucket=BUCKET, Key="incoming/again.pdf")
     second = inbox.upload_and_receive("incoming/again.pdf", PDF + b"v2")
 
     # WHEN both events are handled
-    _handle(function_module, lambda_context, first, second)
+    response = _handle(function_module, lambda_context, first, second)
 
-    # THEN the first is still mailed (its key is live again) and so is the second: one mail per upload
+    # THEN the first was withdrawn (a delete marker follows it) and is not mailed; the second is
+    assert response == {"batchItemFailures": []}
     attachments = [mail.attachments for mail in inbox.sent_mail()]
-    assert attachments == [[("again.pdf", PDF)], [("again.pdf", PDF + b"v2")]]
+    assert attachments == [[("again.pdf", PDF + b"v2")]]
+    assert emitted_metrics(capsys.readouterr().out)["SkippedDeleted"] == 1
 
 
 def test_unversioned_quick_overwrite_mails_the_second_file_once_and_skips_the_first(

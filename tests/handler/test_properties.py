@@ -115,6 +115,10 @@ class MemoryS3:
 
         return {"Body": Body()}
 
+    def list_object_versions(self, *, Bucket: str, Prefix: str, MaxKeys: int) -> dict[str, Any]:  # noqa: N803
+        versions = [{"Key": self._key, "VersionId": "v1", "IsLatest": True}] if Prefix == self._key else []
+        return {"Versions": versions, "IsTruncated": False}
+
     def generate_presigned_url(self, operation: str, *, Params: dict[str, str], ExpiresIn: int) -> str:  # noqa: N803
         return f"https://{BUCKET}.s3.amazonaws.com/object?versionId={Params.get('VersionId')}&X-Amz-Expires={ExpiresIn}"
 
