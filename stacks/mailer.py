@@ -98,6 +98,17 @@ class Mailer(Construct):
                 resources=[inbox.bucket.bucket_arn],
             )
         )
+        # An upload withdrawn before it was mailed is followed by a delete marker. Listing the key's versions shows
+        # the event's own version and its neighbour only; a HEAD of the key would read its current version instead,
+        # which may be one the function cannot read. The condition keeps the listing inside the inbox prefix.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="SeeWhetherAnUploadWasWithdrawn",
+                actions=["s3:ListBucketVersions"],
+                resources=[inbox.bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": f"{inbox.prefix}*"}},
+            )
+        )
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="RememberMailedFiles",

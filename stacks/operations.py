@@ -163,6 +163,14 @@ class Operations(Construct):
             self.mailer_metric(Metric.FILES_FAILED),
             threshold=ANY,
         )
+        # Nothing mends itself: the file stays unreadable until its owner restores it or lets the mailer use its key.
+        self._alarm(
+            "FilesUnreadable",
+            "Recipients were told about a file nobody can read yet: it is archived and not restored, or encrypted "
+            "with a key the mailer cannot use.",
+            self.mailer_metric(Metric.FILES_UNREADABLE),
+            threshold=ANY,
+        )
         self._alarm(
             "BounceRate",
             f"The SES account's bounce rate is above {BOUNCE_RATE_ALARM * 100:g} %; AWS reviews the account at 5 % "
@@ -374,9 +382,10 @@ class Operations(Construct):
         )
         dashboard.add_widgets(
             graph(
-                "Files mailed, linked and failed",
+                "Files mailed, linked, failed and unreadable",
                 [self.mailer_metric(m, period=minute) for m in (Metric.FILES_MAILED, Metric.FILES_LINKED)],
-                right=[self.mailer_metric(Metric.FILES_FAILED, period=minute)],
+                # The outcomes someone must act on: few, so on their own axis.
+                right=[self.mailer_metric(m, period=minute) for m in (Metric.FILES_FAILED, Metric.FILES_UNREADABLE)],
             ),
             graph(
                 "Skipped uploads and throttled sends",

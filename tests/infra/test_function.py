@@ -143,6 +143,26 @@ def test_role_may_list_the_bucket_so_a_deleted_file_reads_as_404_not_403(synthes
     assert statement["Resource"] == {"Fn::GetAtt": [bucket_id, "Arn"]}
 
 
+def test_role_may_list_versions_only_inside_the_inbox_prefix_to_see_whether_an_upload_was_withdrawn(
+    synthesized: Synthesized,
+) -> None:
+    # The delete-marker check lists the event's key (Prefix=<key>); without the condition the role could list
+    # every key of the bucket, and without the action it could not tell a withdrawn upload from a live one.
+    bucket_id = synthesized.stacks.function.inbox.bucket_logical_id
+    assert _statements(synthesized)["SeeWhetherAnUploadWasWithdrawn"] == {
+        "Sid": "SeeWhetherAnUploadWasWithdrawn",
+        "Effect": "Allow",
+        "Action": "s3:ListBucketVersions",
+        "Resource": {"Fn::GetAtt": [bucket_id, "Arn"]},
+        "Condition": {"StringLike": {"s3:prefix": "incoming/*"}},
+    }
+
+
+def test_only_the_withdrawal_check_may_list_versions(synthesized: Synthesized) -> None:
+    listing = [key for key, s in _statements(synthesized).items() if "s3:ListBucketVersions" in s["Action"]]
+    assert listing == ["SeeWhetherAnUploadWasWithdrawn"]
+
+
 def test_role_may_send_mail_only_from_the_configured_identity_and_address(synthesized: Synthesized) -> None:
     statement = _statements(synthesized)["SendFromTheConfiguredSenderOnly"]
     assert statement["Action"] == ["ses:SendEmail", "ses:SendRawEmail"]
@@ -186,6 +206,7 @@ def test_role_has_no_other_statements(synthesized: Synthesized) -> None:
             "ReadUploadedFiles",
             "TellDeletedFilesFromForbiddenOnes",
             "RememberMailedFiles",
+            "SeeWhetherAnUploadWasWithdrawn",
             "SendFromTheConfiguredSenderOnly",
             "SendThroughTheAppsConfigurationSet",
             "xray:PutTelemetryRecords,xray:PutTraceSegments",

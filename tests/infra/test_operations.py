@@ -74,6 +74,7 @@ def _expected_alarms(synthesized: Synthesized) -> dict[str, tuple[str, str, str,
         "FunctionThrottles": ("AWS/Lambda", "Throttles", "Sum", 1, FIVE_MINUTES, GTE),
         "EventDeliveryFailed": ("AWS/Events", "FailedInvocations", "Sum", 1, FIVE_MINUTES, GTE),
         "FilesFailed": (METRICS_NAMESPACE, Metric.FILES_FAILED, "Sum", 1, FIVE_MINUTES, GTE),
+        "FilesUnreadable": (METRICS_NAMESPACE, Metric.FILES_UNREADABLE, "Sum", 1, FIVE_MINUTES, GTE),
         "BounceRate": ("AWS/SES", "Reputation.BounceRate", "Maximum", BOUNCE_RATE_ALARM, reputation, GT),
         "ComplaintRate": ("AWS/SES", "Reputation.ComplaintRate", "Maximum", COMPLAINT_RATE_ALARM, reputation, GT),
     }
@@ -121,7 +122,7 @@ def test_each_alarm_watches_the_resource_it_is_about(synthesized: Synthesized) -
         "Name": "RuleName",
         "Value": {"Ref": synthesized.logical_id(inbox.rule)},
     }
-    assert dimension("FilesFailed") == {"Name": "service", "Value": SERVICE_NAME}
+    assert dimension("FilesFailed") == dimension("FilesUnreadable") == {"Name": "service", "Value": SERVICE_NAME}
     assert "Dimensions" not in alarms["BounceRate"]
     assert "Dimensions" not in alarms["ComplaintRate"]
 
@@ -151,6 +152,45 @@ def test_every_alarm_sends_alarm_and_ok_to_the_topic(variant: str, request: pyte
     for props in alarms.values():
         assert props["AlarmActions"] == [topic]
         assert props["OKActions"] == [topic]
+
+
+# What decides when an alarm fires and whom it tells.
+EXACT_ALARM_KEYS = (
+    "Namespace",
+    "MetricName",
+    "Dimensions",
+    "Statistic",
+    "Period",
+    "Threshold",
+    "ComparisonOperator",
+    "EvaluationPeriods",
+    "TreatMissingData",
+    "AlarmActions",
+    "OKActions",
+)
+
+
+@pytest.mark.parametrize("variant", ["defaults", "with_topic"])
+def test_an_unreadable_file_alarms_on_its_first_occurrence_and_tells_the_topic(
+    variant: str, request: pytest.FixtureRequest
+) -> None:
+    # GIVEN recipients were told about a file nobody can read THEN one count in five minutes is enough to alarm
+    synthesized: Synthesized = request.getfixturevalue("synthesized" if variant == "defaults" else variant)
+    topic = TOPIC_ARN if variant == "with_topic" else _topic_ref(synthesized)
+    props = _alarms(synthesized)["FilesUnreadable"]
+    assert {key: props.get(key) for key in EXACT_ALARM_KEYS} == {
+        "Namespace": "InboxMailer",
+        "MetricName": "FilesUnreadable",
+        "Dimensions": [{"Name": "service", "Value": "inbox-mailer"}],
+        "Statistic": "Sum",
+        "Period": 300,
+        "Threshold": 1,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "EvaluationPeriods": 1,
+        "TreatMissingData": "notBreaching",
+        "AlarmActions": [topic],
+        "OKActions": [topic],
+    }
 
 
 def test_every_alarm_belongs_to_operations_and_names_a_runbook_section_of_the_readme(synthesized: Synthesized) -> None:
@@ -301,7 +341,10 @@ def test_every_mailer_metric_on_the_dashboard_is_one_the_handler_emits(synthesiz
 def test_the_dashboard_shows_files_queues_function_and_ses(synthesized: Synthesized) -> None:
     drawn = set(_dashboard_metrics(synthesized))
     expected = {
-        *((METRICS_NAMESPACE, str(m)) for m in (Metric.FILES_MAILED, Metric.FILES_LINKED, Metric.FILES_FAILED)),
+        *(
+            (METRICS_NAMESPACE, str(m))
+            for m in (Metric.FILES_MAILED, Metric.FILES_LINKED, Metric.FILES_FAILED, Metric.FILES_UNREADABLE)
+        ),
         *((METRICS_NAMESPACE, str(m)) for m in UNEXPECTED_SKIPS),
         (METRICS_NAMESPACE, str(Metric.SENDS_THROTTLED)),
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
@@ -365,6 +408,8 @@ DESCRIPTIONS = {
     "UndeliverableEvents.",
     "FilesFailed": "The mailer could not mail a file on this try; the queue retries it, then moves it to the "
     "dead-letter queue.",
+    "FilesUnreadable": "Recipients were told about a file nobody can read yet: it is archived and not restored, or "
+    "encrypted with a key the mailer cannot use.",
     "BounceRate": "The SES account's bounce rate is above 2 %; AWS reviews the account at 5 % and may pause all "
     "sending.",
     "ComplaintRate": "The SES account's complaint rate is above 0.05 %; AWS reviews the account at 0.1 % and may "
@@ -474,9 +519,14 @@ def _annotation(label: str, value: float, axis: str) -> dict[str, Any]:
 
 # title -> (width, metric rows, horizontal annotations)
 GRAPHS: dict[str, tuple[int, list[list[Any]], list[dict[str, Any]]]] = {
-    "Files mailed, linked and failed": (
+    "Files mailed, linked, failed and unreadable": (
         8,
-        [_own(Metric.FILES_MAILED), _own(Metric.FILES_LINKED), _own(Metric.FILES_FAILED, **RIGHT)],
+        [
+            _own(Metric.FILES_MAILED),
+            _own(Metric.FILES_LINKED),
+            _own(Metric.FILES_FAILED, **RIGHT),
+            _own(Metric.FILES_UNREADABLE, **RIGHT),
+        ],
         [],
     ),
     "Skipped uploads and throttled sends": (

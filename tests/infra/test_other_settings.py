@@ -114,6 +114,16 @@ def test_rule_and_read_permission_follow_the_inbox_prefix(other: Synthesized) ->
     assert reads[0]["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/drop/box/*"]]}
 
 
+def test_listing_versions_follows_the_inbox_prefix(other: Synthesized) -> None:
+    (listing,) = [
+        s
+        for p in other.function.find_resources("AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Sid") == "SeeWhetherAnUploadWasWithdrawn"
+    ]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": "drop/box/*"}}
+
+
 def test_lifecycle_keeps_the_configured_number_of_images(other: Synthesized) -> None:
     (repository,) = other.registry.find_resources("AWS::ECR::Repository").values()
     assert '"countNumber":25' in repository["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"]
