@@ -13,10 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.tools.support import PRODUCTION_QUOTA as PRODUCTION
+from tests.tools.support import SANDBOX_QUOTA as SANDBOX
 from tools.ses_quota import duration, files_a_day, files_left_today, files_quota, limits
-
-SANDBOX = {"Max24HourSend": 200.0, "MaxSendRate": 1.0, "SentLast24Hours": 17.0}
-PRODUCTION = {"Max24HourSend": 50000.0, "MaxSendRate": 14.0, "SentLast24Hours": 1234.0}
 
 
 @pytest.mark.parametrize(
