@@ -90,9 +90,10 @@ diff: setup
 	$(CDK) diff --all $(ARGS)
 
 # Synthesizes first: the bootstrap version and the image tag are read from the assembly the deploy will use.
+# Run as a module, like the other tools, so that it can import what they share from tools/.
 preflight: setup
 	$(CDK) synth --quiet $(ARGS)
-	python tools/preflight.py $(ARGS)
+	python -m tools.preflight $(ARGS)
 
 deploy: setup $(if $(filter 0,$(PREFLIGHT)),,preflight)
 	$(CDK) deploy --all $(ARGS)

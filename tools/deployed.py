@@ -42,6 +42,8 @@ class Target:
     stage: str
     region: str | None
     profile: str | None
+    # From the settings like the stage: each file is one mail to all of them, which is what SES's quota counts.
+    recipients: tuple[str, ...]
 
     @property
     def function_stack(self) -> str:
@@ -99,7 +101,9 @@ def target_from(arguments: argparse.Namespace) -> Target:
         settings = Settings.from_context(context)
     except SettingsError as error:
         raise ToolError(str(error)) from None
-    return Target(stage=settings.stage, region=settings.region, profile=arguments.profile)
+    return Target(
+        stage=settings.stage, region=settings.region, profile=arguments.profile, recipients=settings.recipients
+    )
 
 
 def stack_outputs(clients: Clients, stack_name: str) -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 `make preflight` (and `make deploy`, unless PREFLIGHT=0) synthesizes, then runs this with the same ARGS:
 
-    python tools/preflight.py [-c key=value ...] [--profile NAME] [-o ASSEMBLY_DIR]
+    python -m tools.preflight [-c key=value ...] [--profile NAME] [-o ASSEMBLY_DIR]
 
 It prints one line per check, in order, with ✔ or ✘ and, under each ✘, the exact fix; it exits 1 when any
 check failed, so that nothing is built or deployed. The settings are those the deploy gets: cdk.json's
@@ -29,6 +29,8 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 from rich.console import Console
 from rich.text import Text
+
+from tools import ses_quota
 
 if TYPE_CHECKING:
     from stacks.settings import Settings
@@ -443,8 +445,7 @@ def check_sender(session: boto3.Session, target: Target, settings: Settings) -> 
 
 def check_sandbox(session: boto3.Session, target: Target, settings: Settings) -> str:
     account = session.client("sesv2", region_name=target.region).get_account()
-    quota = account.get("SendQuota", {})
-    limits = f"{quota.get('Max24HourSend', 0):g} mails a day, {quota.get('MaxSendRate', 0):g} per second"
+    limits = ses_quota.limits(ses_quota.files_quota(account.get("SendQuota", {}), len(settings.recipients)))
     if account.get("ProductionAccessEnabled"):
         return f"production access: {limits}"
     domains = sorted({r.partition("@")[2] for r in settings.recipients})

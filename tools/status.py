@@ -1,8 +1,8 @@
 """`make status`: one screen of what the deployed mailer is doing. Read-only; needs AWS credentials.
 
 Shows the stacks' outputs, the messages waiting in each queue and the age of the oldest, the alarms in ALARM,
-the last ten "Mailing failed" log entries, the SES account's state, and the media type of the function's image
-(Lambda refuses image indexes).
+the last ten "Mailing failed" log entries, the SES account's state and what its quota means in files, and the
+media type of the function's image (Lambda refuses image indexes).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ecr.type_defs import ImageIdentifierTypeDef
     from mypy_boto3_logs.type_defs import FilteredLogEventTypeDef
 
+from tools import ses_quota
 from tools.deployed import Clients, Target, ToolError, argument_parser, run, stack_outputs, target_from
 
 QUEUE_OUTPUTS = {
@@ -64,7 +65,7 @@ def show(clients: Clients, target: Target, console: Console) -> None:
     console.print(_queues(clients, outputs))
     console.print(_alarms(clients, target))
     console.print(_failures(clients, outputs))
-    console.print(_ses_account(clients))
+    console.print(_ses_account(clients, len(target.recipients)))
     console.print(_image(clients, outputs))
 
 
@@ -90,7 +91,7 @@ def _queues(clients: Clients, outputs: dict[str, str]) -> Table:
             Statistics=["Maximum"],
         )["Datapoints"]
         newest = max(points, key=lambda p: p["Timestamp"], default=None)
-        oldest = _duration(newest["Maximum"]) if newest else "-"
+        oldest = ses_quota.duration(newest["Maximum"]) if newest else "-"
         waiting = attributes.get("ApproximateNumberOfMessages", "0")
         style = "bold red" if output != "QueueName" and waiting != "0" else ""
         table.add_row(
@@ -151,19 +152,29 @@ def _failures(clients: Clients, outputs: dict[str, str]) -> Table:
     return table
 
 
-def _ses_account(clients: Clients) -> Table:
+def _ses_account(clients: Clients, recipients: int) -> Table:
     account = clients.sesv2.get_account()
-    quota = account.get("SendQuota", {})
+    quota = ses_quota.files_quota(account.get("SendQuota", {}), recipients)
     table = Table("SES account", "", title="SES", title_justify="left")
     production = account.get("ProductionAccessEnabled", False)
     table.add_row(
-        "access", "production" if production else "[yellow]sandbox[/] (verified recipients only, 200 mails a day)"
+        "access", "production" if production else "[yellow]sandbox[/] (verified recipients only, 200 recipients a day)"
     )
     table.add_row("sending", "enabled" if account.get("SendingEnabled") else "[bold red]paused[/]")
     if account.get("EnforcementStatus") not in (None, "HEALTHY"):
         table.add_row("enforcement", f"[bold red]{account['EnforcementStatus']}[/]")
-    table.add_row("quota used today", f"{quota.get('SentLast24Hours', 0):,.0f} of {quota.get('Max24HourSend', 0):,.0f}")
-    table.add_row("maximum send rate", f"{quota.get('MaxSendRate', 0):g} mails per second")
+    daily = ses_quota.recipients_a_day(quota)
+    if quota.per_day is not None:
+        sent = ses_quota.UNKNOWN if quota.sent_today is None else ses_quota.number(quota.sent_today)
+        table.add_row("quota used today", f"{sent} of {daily}")
+    else:
+        sent = ses_quota.UNKNOWN if quota.sent_today is None else ses_quota.counted(quota.sent_today, "recipient")
+        table.add_row("quota used today", f"{sent}; {daily}")
+    # Each value within 56 characters, so that the table fits 80 columns (50 recipients make the longest).
+    table.add_row("in files", ses_quota.files_a_day(quota) or daily)
+    table.add_row("left today", ses_quota.files_left_today(quota))
+    table.add_row("maximum send rate", ses_quota.send_rate(quota))
+    table.add_row("at that rate", ses_quota.burst(quota) or ses_quota.send_rate(quota))
     return table
 
 
@@ -200,12 +211,6 @@ def _image(clients: Clients, outputs: dict[str, str]) -> Table:
     else:
         table.add_row("media type", f"{media_type} (a single-platform image, as Lambda needs)")
     return table
-
-
-def _duration(seconds: float) -> str:
-    minutes, rest = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min {rest} s" if minutes else f"{rest} s"
 
 
 def _json(text: str) -> dict[str, Any]:

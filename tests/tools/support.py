@@ -27,6 +27,9 @@ REPOSITORY = "inbox-mailer-dev"
 ALARM = f"{STACK}-OperationsDeadLetterQueueAlarm-ABC"
 SINGLE_PLATFORM = "application/vnd.docker.distribution.manifest.v2+json"
 IMAGE_INDEX = "application/vnd.oci.image.index.v1+json"
+# SES GetAccount's SendQuota: a new account's sandbox, and a production account a day into sending.
+SANDBOX_QUOTA = {"Max24HourSend": 200.0, "MaxSendRate": 1.0, "SentLast24Hours": 17.0}
+PRODUCTION_QUOTA = {"Max24HourSend": 50000.0, "MaxSendRate": 14.0, "SentLast24Hours": 1234.0}
 
 
 def moto_clients(*, sesv2: Any = None, sqs: Any = None) -> Clients:
@@ -158,13 +161,14 @@ class FakeSesAccount:
 
     production: bool = False
     sending: bool = True
+    quota: dict[str, Any] = field(default_factory=lambda: dict(SANDBOX_QUOTA))
 
     def get_account(self) -> dict[str, Any]:
         return {
             "ProductionAccessEnabled": self.production,
             "SendingEnabled": self.sending,
             "EnforcementStatus": "HEALTHY",
-            "SendQuota": {"Max24HourSend": 200.0, "MaxSendRate": 1.0, "SentLast24Hours": 17.0},
+            "SendQuota": self.quota,
         }
 
 

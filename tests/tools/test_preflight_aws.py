@@ -16,6 +16,7 @@ from moto import mock_aws
 from stacks.settings import Settings
 from tests.conftest import Synthesized
 from tests.tools.preflight_support import ACCOUNT, REGION, CannedAnswers, make_ready
+from tests.tools.support import PRODUCTION_QUOTA
 from tools.preflight import (
     AWS_OPERATIONS,
     Assembly,
@@ -186,7 +187,41 @@ def test_a_domain_identity_pending_verification_says_to_publish_its_records(
 def test_the_sandbox_passes_when_every_recipient_is_verified(session: boto3.Session, settings: Settings) -> None:
     session.client("ses").verify_email_identity(EmailAddress="ops@example.com")
     assert check_sandbox(session, TARGET, settings) == (
-        "sandbox (200 mails a day, 1 per second); every recipient is verified"
+        "sandbox (200 recipients a day, 1 per second = 200 files a day to your 1 recipient; 100 files take at least "
+        "1 min 40 s); every recipient is verified"
+    )
+
+
+def _recipients(count: int) -> tuple[str, ...]:
+    return tuple(f"ops{n}@example.com" for n in range(count))
+
+
+@pytest.mark.parametrize(
+    ("recipients", "in_files"),
+    [
+        (1, "200 files a day to your 1 recipient; 100 files take at least 1 min 40 s"),
+        (2, "100 files a day to your 2 recipients; 100 files take at least 3 min 20 s"),
+        (20, "10 files a day to your 20 recipients; 100 files take at least 33 min 20 s"),
+        (50, "4 files a day to your 50 recipients; 100 files take at least 1 h 23 min"),
+    ],
+)
+def test_the_sandbox_counts_its_quota_in_files_for_the_recipients(
+    session: boto3.Session, settings: Settings, recipients: int, in_files: str
+) -> None:
+    # GIVEN recipients of a verified domain; SES counts each of them against the quota
+    session.client("ses").verify_domain_identity(Domain="example.com")
+    detail = check_sandbox(session, TARGET, replace(settings, recipients=_recipients(recipients)))
+    assert detail == f"sandbox (200 recipients a day, 1 per second = {in_files}); every recipient is verified"
+
+
+def test_an_unverified_recipient_in_the_sandbox_is_refused_with_the_quota_in_files(
+    session: boto3.Session, settings: Settings
+) -> None:
+    with pytest.raises(CheckError) as failure:
+        check_sandbox(session, TARGET, replace(settings, recipients=_recipients(20)))
+    assert failure.value.problem.startswith(
+        "sandbox (200 recipients a day, 1 per second = 10 files a day to your 20 recipients; 100 files take at least "
+        "33 min 20 s): SES sends only to verified addresses, and these recipients are not: ops0@example.com, "
     )
 
 
@@ -196,8 +231,8 @@ def test_a_recipient_of_a_verified_domain_counts_as_verified(session: boto3.Sess
     with pytest.raises(CheckError) as failure:
         check_sandbox(session, TARGET, two)
     assert failure.value.problem == (
-        "sandbox (200 mails a day, 1 per second): SES sends only to verified addresses, and these recipients are "
-        "not: b@example.net"
+        "sandbox (200 recipients a day, 1 per second = 100 files a day to your 2 recipients; 100 files take at least "
+        "3 min 20 s): SES sends only to verified addresses, and these recipients are not: b@example.net"
     )
     assert failure.value.fix == (
         "verify each (SES console → Identities → Create identity → Email address, then its link), or request "
@@ -212,7 +247,56 @@ def test_production_access_skips_the_recipients(
         "ProductionAccessEnabled": True,
         "SendQuota": {"Max24HourSend": 50000.0, "MaxSendRate": 14.0},
     }
-    assert check_sandbox(session, TARGET, settings) == "production access: 50000 mails a day, 14 per second"
+    assert check_sandbox(session, TARGET, settings) == (
+        "production access: 50,000 recipients a day, 14 per second = 50,000 files a day to your 1 recipient; "
+        "100 files take at least 7 s"
+    )
+
+
+@pytest.mark.parametrize(
+    ("recipients", "in_files"),
+    [
+        (1, "50,000 files a day to your 1 recipient; 100 files take at least 7 s"),
+        (2, "25,000 files a day to your 2 recipients; 100 files take at least 14 s"),
+        (20, "2,500 files a day to your 20 recipients; 100 files take at least 2 min 22 s"),
+        (50, "1,000 files a day to your 50 recipients; 100 files take at least 5 min 57 s"),
+    ],
+)
+def test_production_access_counts_its_quota_in_files_for_the_recipients(
+    session: boto3.Session, canned: CannedAnswers, settings: Settings, recipients: int, in_files: str
+) -> None:
+    canned.ses_account = {"ProductionAccessEnabled": True, "SendQuota": PRODUCTION_QUOTA}
+    detail = check_sandbox(session, TARGET, replace(settings, recipients=_recipients(recipients)))
+    assert detail == f"production access: 50,000 recipients a day, 14 per second = {in_files}"
+
+
+@pytest.mark.parametrize(
+    ("production", "send_quota", "detail"),
+    [
+        # SES reports -1 for an unlimited quota on some accounts
+        (True, {"Max24HourSend": -1.0, "MaxSendRate": 14.0},
+         "production access: no daily limit reported, 14 per second = 100 files to your 2 recipients take at least "
+         "14 s"),
+        (True, {"Max24HourSend": -1.0, "MaxSendRate": -1.0},
+         "production access: no daily limit reported, no rate limit reported"),
+        (True, {"Max24HourSend": 0.0, "MaxSendRate": 0.0}, "production access: daily quota unknown, send rate unknown"),
+        (True, {}, "production access: daily quota unknown, send rate unknown"),
+        (False, {"MaxSendRate": 1.0},
+         "sandbox (daily quota unknown, 1 per second = 100 files to your 2 recipients take at least 3 min 20 s); "
+         "every recipient is verified"),
+        (False, {"Max24HourSend": 200.0},
+         "sandbox (200 recipients a day, send rate unknown = 100 files a day to your 2 recipients); every recipient "
+         "is verified"),
+    ],
+    ids=["unlimited day", "unlimited", "zero", "missing", "sandbox without a daily quota", "sandbox without a rate"],
+)  # fmt: skip
+def test_a_quota_missing_zero_or_unlimited_is_said_never_divided(
+    session: boto3.Session, canned: CannedAnswers, settings: Settings, production: bool, send_quota: dict[str, float],
+    detail: str,
+) -> None:  # fmt: skip
+    session.client("ses").verify_domain_identity(Domain="example.com")
+    canned.ses_account = {"ProductionAccessEnabled": production, "SendQuota": send_quota}
+    assert check_sandbox(session, TARGET, replace(settings, recipients=_recipients(2))) == detail
 
 
 def test_the_default_reserves_nothing_and_asks_aws_nothing(

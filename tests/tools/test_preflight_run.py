@@ -159,14 +159,14 @@ def _make(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
 
 
 def _recipe(output: str) -> list[str]:
-    return [line.strip() for line in output.splitlines() if line.startswith(("cdk ", "python tools/preflight.py"))]
+    return [line.strip() for line in output.splitlines() if line.startswith(("cdk ", "python -m tools.preflight"))]
 
 
 def test_make_deploy_synthesizes_checks_then_deploys_with_the_same_args() -> None:
     result = _make("-n", "deploy", "ARGS=-c stage=prod")
     assert _recipe(result.stdout) == [
         "cdk synth --quiet -c stage=prod",
-        "python tools/preflight.py -c stage=prod",
+        "python -m tools.preflight -c stage=prod",
         "cdk deploy --all -c stage=prod",
     ]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -16,7 +17,9 @@ from tests.tools.support import (
     DEAD_LETTER_QUEUE,
     FUNCTION,
     IMAGE_INDEX,
+    PRODUCTION_QUOTA,
     REGION,
+    SANDBOX_QUOTA,
     SINGLE_PLATFORM,
     STACK,
     UNDELIVERABLE,
@@ -77,11 +80,129 @@ def test_status_shows_outputs_queues_alarms_failures_ses_and_image(deployed: dic
     # AND the SES account: sandbox, sending enabled, quota used, send rate
     assert "sandbox" in screen
     assert "enabled" in screen
-    assert "17 of 200" in screen
-    assert "1 mails per second" in screen
+    assert re.search(rf"quota used today{CELL}17 of 200 recipients a day", screen)
+    assert re.search(rf"maximum send rate{CELL}1 recipient per second", screen)
+    # AND what that means in files for cdk.json's one recipient
+    assert re.search(rf"in files{CELL}200 files a day to your 1 recipient", screen)
+    assert re.search(rf"left today{CELL}183 files", screen)
+    assert re.search(rf"at that rate{CELL}100 files take at least 1 min 40 s", screen)
     # AND the function image's media type, which Lambda accepts
     assert SINGLE_PLATFORM in screen
     assert "refuses" not in screen
+
+
+def test_status_counts_files_for_the_recipients_given_in_args(deployed: dict[str, str], console: Console) -> None:
+    # GIVEN the deploy's own recipients, passed again as the deploy got them
+    recipients = ",".join(f"ops{n}@example.com" for n in range(20))
+
+    # WHEN status runs with them THEN the quota is counted in files to those 20 recipients
+    assert _status(console, ["-c", f"recipients={recipients}"]) == 0
+    screen = console.export_text()
+    assert re.search(rf"in files{CELL}10 files a day to your 20 recipients", screen)
+    assert re.search(rf"left today{CELL}9 files", screen)
+    assert re.search(rf"at that rate{CELL}100 files take at least 33 min 20 s", screen)
+
+
+def _ses_rows(console: Console, send_quota: dict[str, Any], recipients: int) -> dict[str, str]:
+    """The SES table's rows, label to value, and each line of it within 80 columns."""
+    table = status._ses_account(moto_clients(sesv2=FakeSesAccount(quota=send_quota)), recipients)
+    console.print(table)
+    lines = console.export_text().splitlines()
+    too_wide = [line for line in lines if len(line) > 80]
+    assert too_wide == []
+    cells = [[cell.strip() for cell in line.strip("│").split("│")] for line in lines if line.startswith("│")]
+    return {label: value for label, value in cells}
+
+
+@pytest.mark.parametrize(
+    ("recipients", "in_files", "left", "burst"),
+    [
+        (1, "200 files a day to your 1 recipient", "183 files", "100 files take at least 1 min 40 s"),
+        (2, "100 files a day to your 2 recipients", "91 files", "100 files take at least 3 min 20 s"),
+        (20, "10 files a day to your 20 recipients", "9 files", "100 files take at least 33 min 20 s"),
+        (50, "4 files a day to your 50 recipients", "3 files", "100 files take at least 1 h 23 min"),
+    ],
+)
+def test_the_sandbox_quota_in_files(console: Console, recipients: int, in_files: str, left: str, burst: str) -> None:
+    rows = _ses_rows(console, SANDBOX_QUOTA, recipients)
+    assert rows["access"] == "sandbox (verified recipients only, 200 recipients a day)"
+    assert rows["quota used today"] == "17 of 200 recipients a day"
+    assert rows["in files"] == in_files
+    assert rows["left today"] == left
+    assert rows["maximum send rate"] == "1 recipient per second"
+    assert rows["at that rate"] == burst
+
+
+@pytest.mark.parametrize(
+    ("recipients", "in_files", "left", "burst"),
+    [
+        (1, "50,000 files a day to your 1 recipient", "48,766 files", "100 files take at least 7 s"),
+        (2, "25,000 files a day to your 2 recipients", "24,383 files", "100 files take at least 14 s"),
+        (20, "2,500 files a day to your 20 recipients", "2,438 files", "100 files take at least 2 min 22 s"),
+        (50, "1,000 files a day to your 50 recipients", "975 files", "100 files take at least 5 min 57 s"),
+    ],
+)
+def test_a_production_quota_in_files(console: Console, recipients: int, in_files: str, left: str, burst: str) -> None:
+    rows = _ses_rows(console, PRODUCTION_QUOTA, recipients)
+    assert rows["quota used today"] == "1,234 of 50,000 recipients a day"
+    assert rows["in files"] == in_files
+    assert rows["left today"] == left
+    assert rows["maximum send rate"] == "14 recipients per second"
+    assert rows["at that rate"] == burst
+
+
+@pytest.mark.parametrize(
+    ("send_quota", "expected"),
+    [
+        # SES reports -1 for an unlimited quota on some accounts
+        (
+            {"Max24HourSend": -1.0, "MaxSendRate": 14.0, "SentLast24Hours": 1234.0},
+            {
+                "quota used today": "1,234 recipients; no daily limit reported",
+                "in files": "no daily limit reported",
+                "left today": "no daily limit reported",
+                "maximum send rate": "14 recipients per second",
+                "at that rate": "100 files to your 50 recipients take at least 5 min 57 s",
+            },
+        ),
+        (
+            {"Max24HourSend": 200.0, "MaxSendRate": -1.0, "SentLast24Hours": 17.0},
+            {
+                "quota used today": "17 of 200 recipients a day",
+                "in files": "4 files a day to your 50 recipients",
+                "left today": "3 files",
+                "maximum send rate": "no rate limit reported",
+                "at that rate": "no rate limit reported",
+            },
+        ),
+        (
+            {"Max24HourSend": 0.0, "MaxSendRate": 0.0, "SentLast24Hours": 0.0},
+            {
+                "quota used today": "0 recipients; daily quota unknown",
+                "in files": "daily quota unknown",
+                "left today": "unknown",
+                "maximum send rate": "unknown",
+                "at that rate": "unknown",
+            },
+        ),
+        (
+            {},
+            {
+                "quota used today": "unknown; daily quota unknown",
+                "in files": "daily quota unknown",
+                "left today": "unknown",
+                "maximum send rate": "unknown",
+                "at that rate": "unknown",
+            },
+        ),
+    ],
+    ids=["unlimited day", "unlimited rate", "zero", "missing"],
+)
+def test_a_quota_missing_zero_or_unlimited_is_said_never_divided(
+    console: Console, send_quota: dict[str, Any], expected: dict[str, str]
+) -> None:
+    rows = _ses_rows(console, send_quota, 50)
+    assert {label: rows[label] for label in expected} == expected
 
 
 def test_status_flags_an_image_index_that_lambda_refuses(mocked_aws: None, console: Console) -> None:
