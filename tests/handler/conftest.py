@@ -9,12 +9,22 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import requests
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from moto import mock_aws
 
 from inbox_mailer.processing import Mailer
-from tests.handler.support import CONTRACT_ENV, REGION, TABLE, Inbox, LambdaContext, LogCapture
+from tests.handler.support import (
+    CONTRACT_ENV,
+    REGION,
+    TABLE,
+    Inbox,
+    LambdaContext,
+    LogCapture,
+    download_links,
+    sent_through_moto,
+)
 
 
 @pytest.fixture
@@ -44,8 +54,13 @@ def no_metrics_left_behind() -> Iterator[None]:
 
 @pytest.fixture
 def mocked_aws() -> Iterator[None]:
+    """moto for one test; afterwards every download link the test mailed is fetched, and must open."""
     with mock_aws():
         yield
+        for mail in sent_through_moto():
+            for url in download_links(mail):
+                response = requests.get(url, timeout=10)
+                assert response.status_code == 200, f"a mailed link does not open ({response.status_code}): {url}"
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from email import policy
@@ -200,15 +201,30 @@ class Inbox:
         return records[0]
 
     def sent_mail(self) -> list[SentMail]:
-        backend = ses_backends[DEFAULT_ACCOUNT_ID][REGION]
-        return [
-            SentMail(
-                source=message.source,
-                destinations=list(message.destinations),
-                raw=message.raw_data.encode("utf-8"),
-            )
-            for message in backend.sent_messages
-        ]
+        return sent_through_moto()
+
+
+def sent_through_moto() -> list[SentMail]:
+    """Every mail moto's SES accepted in this test, as sent."""
+    backend = ses_backends[DEFAULT_ACCOUNT_ID][REGION]
+    return [
+        SentMail(
+            source=message.source,
+            destinations=list(message.destinations),
+            raw=message.raw_data.encode("utf-8"),
+        )
+        for message in backend.sent_messages
+    ]
+
+
+_LINK = re.compile(r"https://\S+")
+
+
+def download_links(mail: SentMail) -> list[str]:
+    """The download links in a mail's plain-text body (the HTML body carries the same link)."""
+    if not mail.message.get_body(("plain",)):
+        return []
+    return _LINK.findall(mail.text)
 
 
 def emitted_metrics(output: str) -> Counter[str]:
