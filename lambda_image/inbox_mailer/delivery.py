@@ -402,14 +402,13 @@ def _archived(head: dict[str, Any]) -> Unavailable | None:
             cause="restoring",
             reason=f"The file is stored in {where} and is being restored; it cannot be read until the restore "
             "completes (minutes to hours).",
-            action="when the restore has completed, copy the object onto itself to have it mailed (Runbook, "
-            "FilesUnreadable).",
+            action="when the restore has completed, copy the object onto itself so that it is mailed.",
         )
     return Unavailable(
         cause="archived",
         reason=f"The file is stored in {where}, so nobody can read it until it is restored.",
-        action="restore the object (S3 console: the object, then Initiate restore), then copy it onto itself to "
-        "have it mailed (Runbook, FilesUnreadable).",
+        action="restore the object (S3 console: the object, then Initiate restore), then copy it onto itself so "
+        "that it is mailed.",
     )
 
 
@@ -432,13 +431,13 @@ def _kms_unavailable(key_id: str | None, code: str) -> Unavailable:
             "(its role has no kms:Decrypt on that key), so it cannot be attached or linked."
         )
         action = (
-            f"grant the mailer function's role kms:Decrypt on {key}, then copy the object onto itself to have it "
-            "mailed."
+            f"copy the object onto itself as someone who may use {key} (the copy takes the inbox's own "
+            f"encryption and is mailed), or grant the mailer function's role kms:Decrypt on {key} and then copy it."
         )
     else:
         reason = f"The file is encrypted with the KMS key {key}, which cannot be used now (KMS answered {code})."
         action = (
-            f"enable the KMS key {key} (or cancel its deletion), then copy the object onto itself to have it mailed."
+            f"enable the KMS key {key} (or cancel its deletion), then copy the object onto itself so that it is mailed."
         )
     return Unavailable(cause="kms-key", reason=reason, action=action)
 
