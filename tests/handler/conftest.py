@@ -22,6 +22,7 @@ from tests.handler.support import (
     Inbox,
     LambdaContext,
     LogCapture,
+    ObjectGuard,
     download_links,
     sent_through_moto,
 )
@@ -114,3 +115,11 @@ def rewire(function_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Call
         monkeypatch.setattr(function_module, "mailer", mailer)
 
     return _rewire
+
+
+@pytest.fixture
+def guard(inbox: Inbox, rewire: Callable[..., None]) -> ObjectGuard:
+    """The handler's S3 behind an ObjectGuard: AWS's answers where moto has none, for the versions a test lists."""
+    guarded = ObjectGuard(inbox.s3)
+    rewire(s3=guarded)
+    return guarded

@@ -306,3 +306,71 @@ class RecordingS3:
     def generate_presigned_url(self, *args: Any, **kwargs: Any) -> str:
         self.calls.append("generate_presigned_url")
         return self._real.generate_presigned_url(*args, **kwargs)
+
+
+KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+SSE_C_MESSAGE = (
+    "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to "
+    "retrieve the object."
+)
+
+
+class ObjectGuard:
+    """S3 through moto, answering for the listed version ids as AWS does where moto cannot."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+        self.kms_denied: set[str] = set()
+        self.kms_disabled: set[str] = set()
+        self.sse_c: set[str] = set()
+        self.archive_tier: dict[str, str] = {}
+        # Raised by every ListObjectVersions (a role without the grant, an emulator that cannot list a key).
+        self.list_error: ClientError | None = None
+        self.calls: list[str] = []
+
+    def head_object(self, **params: Any) -> Any:
+        self.calls.append("head_object")
+        version = self._version(params)
+        if version in self.sse_c:
+            raise ClientError({"Error": {"Code": "400", "Message": "Bad Request"}}, "HeadObject")
+        head = dict(self._real.head_object(**params))
+        if version in self.kms_denied or version in self.kms_disabled:
+            head.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=KMS_KEY)
+        if version in self.archive_tier:
+            head.update(StorageClass="INTELLIGENT_TIERING", ArchiveStatus=self.archive_tier[version])
+        return head
+
+    def get_object(self, **params: Any) -> Any:
+        self.calls.append("get_object" + (" ranged" if "Range" in params else ""))
+        version = self._version(params)
+        if version in self.sse_c:
+            raise ClientError({"Error": {"Code": "InvalidRequest", "Message": SSE_C_MESSAGE}}, "GetObject")
+        if version in self.kms_denied:
+            message = (
+                "User: arn:aws:sts::123456789012:assumed-role/mailer is not authorized to perform: kms:Decrypt "
+                f"on resource: {KMS_KEY}"
+            )
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": message}}, "GetObject")
+        if version in self.kms_disabled:
+            raise ClientError(
+                {"Error": {"Code": "KMS.DisabledException", "Message": f"{KMS_KEY} is disabled."}}, "GetObject"
+            )
+        if version in self.archive_tier:
+            error = {"Code": "InvalidObjectState", "Message": "The operation is not valid for the object's access tier"}
+            raise ClientError({"Error": {**error, "AccessTier": self.archive_tier[version]}}, "GetObject")
+        return self._real.get_object(**params)
+
+    def list_object_versions(self, **params: Any) -> Any:
+        self.calls.append("list_object_versions")
+        if self.list_error is not None:
+            raise self.list_error
+        return self._real.list_object_versions(**params)
+
+    def generate_presigned_url(self, *args: Any, **kwargs: Any) -> str:
+        self.calls.append("generate_presigned_url")
+        return str(self._real.generate_presigned_url(*args, **kwargs))
+
+    def _version(self, params: dict[str, Any]) -> str:
+        if "VersionId" in params:
+            return str(params["VersionId"])
+        return str(self._real.head_object(Bucket=params["Bucket"], Key=params["Key"])["VersionId"])

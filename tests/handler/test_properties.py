@@ -8,6 +8,7 @@ examples per property (the "default" profile, tests/conftest.py); `make fuzz` ru
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime
 from email import policy
@@ -60,7 +61,33 @@ HOSTILE = [
     "\t",
     "%2F",
     "+",
+    # Spaces that are not ASCII, and characters that normalise to a dot: clients drop them at a name's end too.
+    "\xa0",
+    "\u3000",
+    "\u2007",
+    "\u202f",
+    "\uff0e",
+    "\u2024",
+    ".\xa0.",
 ]
+# Every Unicode space (category Zs) and every character that compatibility-normalises to a single dot. (Line and
+# paragraph separators and controls are shown as "_" before this, so they never end a name.)
+TRAILING = [
+    chr(c)
+    for c in range(0x110000)
+    if unicodedata.category(chr(c)) == "Zs" or unicodedata.normalize("NFKC", chr(c)) == "."
+]
+# The content codings S3 may carry for an object, known and unknown, single and stacked.
+content_encodings = st.one_of(
+    st.none(),
+    st.lists(
+        st.sampled_from(
+            ["gzip", "x-gzip", "br", "zstd", "deflate", "compress", "identity", "aws-chunked", "xz", "GZIP"]
+        ),
+        min_size=1,
+        max_size=3,
+    ).map(", ".join),
+)
 names = st.lists(st.one_of(st.text(min_size=1, max_size=40), st.sampled_from(HOSTILE)), min_size=1, max_size=12).map(
     "".join
 )
@@ -202,10 +229,14 @@ def test_any_upload_is_mailed_as_a_valid_message_or_as_a_link(
         assert "X-Amz-Expires" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
-@given(key=keys, content_type=content_types)
-def test_the_name_a_parser_reads_back_is_the_name_the_rule_judged(key: str, content_type: str | None) -> None:
-    # GIVEN any key and declared type, framed as an attachment
-    file = FileDetails(key=key, size_bytes=3, declared_type=content_type, uploaded_at=NOW)
+@given(key=keys, content_type=content_types, content_encoding=content_encodings)
+def test_the_name_a_parser_reads_back_is_the_name_the_rule_judged(
+    key: str, content_type: str | None, content_encoding: str | None
+) -> None:
+    # GIVEN any key, declared type and content coding, framed as an attachment
+    file = FileDetails(
+        key=key, size_bytes=3, declared_type=content_type, content_encoding=content_encoding, uploaded_at=NOW
+    )
     envelope = Envelope(sender=SENDER, recipients=RECIPIENTS, sent_at=NOW)
     frame = frame_attached_message(envelope, render_content(file, link=None), file)
 
@@ -232,5 +263,22 @@ def test_the_name_rule_and_the_written_name_agree(key: str) -> None:
     assert name
     assert name.strip() == name
     assert not name.endswith(".")
+    assert name[-1] not in TRAILING
     assert "=?" not in name
     assert all(ch not in name for ch in "\r\n\x00\u2028\u2029\x85\\")
+
+
+@given(
+    stem=st.text(alphabet=st.characters(categories=["L", "N"]), min_size=1, max_size=12),
+    extension=st.sampled_from(["txt", "pdf", "exe", "tar.gz"]),
+    tail=st.lists(st.sampled_from(TRAILING), min_size=1, max_size=6).map("".join),
+)
+def test_trailing_dots_and_spaces_of_any_kind_are_dropped_until_none_is_left(
+    stem: str, extension: str, tail: str
+) -> None:
+    # GIVEN a name followed by any mix of dots, dot-like characters and Unicode spaces
+    key = f"{PREFIX}{stem}.{extension}{tail}"
+
+    # THEN the name shown ends at its extension, and the refused-type rule judges that extension
+    assert display_name(key) == f"{stem}.{extension}"
+    assert is_refused_attachment(display_name(key)) == (extension == "exe")
