@@ -62,6 +62,16 @@ _PRECONDITION_FAILED = frozenset({"412", "PreconditionFailed"})
 # 400 with no body. A ranged GET then tells SSE-C apart from a malformed request.
 _BAD_REQUEST_CODES = frozenset({"400", "BadRequest", "InvalidRequest", "InvalidArgument"})
 _SSE_C_MESSAGE = "server side encryption"
+# KMS answers S3 passes on that a later try may not meet; every other KMS answer (disabled, pending deletion, not
+# found, denied) stays until someone changes the key.
+_TRANSIENT_KMS_CODES = frozenset(
+    {
+        "KMS.ThrottlingException",
+        "KMS.KMSInternalException",
+        "KMS.DependencyTimeoutException",
+        "KMS.LimitExceededException",
+    }
+)
 # Storage classes whose objects answer GET with InvalidObjectState until a restore completes (GLACIER_IR and
 # INTELLIGENT_TIERING's access tiers are read like STANDARD).
 ARCHIVE_STORAGE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
@@ -580,11 +590,10 @@ def _unreadable_answer(error: ClientError, kms_key_id: str | None) -> Unavailabl
     if code == "InvalidObjectState":
         storage_class = str(details.get("StorageClass") or details.get("AccessTier") or "")
         return _archived({"StorageClass": storage_class or "GLACIER", "ArchiveStatus": details.get("AccessTier")})
-    if (
-        code.startswith("KMS.")
-        or "kms" in message.lower()
-        or (kms_key_id is not None and code in ("403", "AccessDenied"))
-    ):
+    if code in _TRANSIENT_KMS_CODES:
+        return None
+    denied = code in ("403", "AccessDenied") and (kms_key_id is not None or "kms:" in message.lower())
+    if code.startswith("KMS.") or denied:
         return _kms_unavailable(kms_key_id, code)
     if code in _BAD_REQUEST_CODES and _SSE_C_MESSAGE in message.lower():
         return _SSE_C_UNAVAILABLE

@@ -281,3 +281,45 @@ def test_a_notice_is_sent_once_however_often_the_event_comes(
         assert _handle_one(function_module, lambda_context, record) == {"batchItemFailures": []}
 
     assert len(inbox.sent_mail()) == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "announced"),
+    [
+        ("KMS.DisabledException", True),
+        ("KMS.KMSInvalidStateException", True),
+        ("KMS.NotFoundException", True),
+        ("KMS.ThrottlingException", False),
+        ("KMS.KMSInternalException", False),
+        ("KMS.DependencyTimeoutException", False),
+    ],
+)
+def test_a_kms_answer_that_lasts_is_announced_one_that_passes_is_retried(
+    inbox: Inbox,
+    function_module: ModuleType,
+    lambda_context: LambdaContext,
+    rewire: Callable[..., None],
+    code: str,
+    announced: bool,
+) -> None:
+    # GIVEN a KMS-encrypted file whose GET S3 answers with a KMS error
+    class KmsAnswer(ObjectGuard):
+        def head_object(self, **params: Any) -> Any:
+            return {**super().head_object(**params), "ServerSideEncryption": "aws:kms", "SSEKMSKeyId": KMS_KEY}
+
+        def get_object(self, **params: Any) -> Any:
+            raise ClientError({"Error": {"Code": code, "Message": "KMS said no"}}, "GetObject")
+
+    rewire(s3=KmsAnswer(inbox.s3))
+    record = inbox.upload_and_receive("incoming/keyed.pdf", SMALL)
+
+    # WHEN it is handled
+    response = _handle_one(function_module, lambda_context, record)
+
+    # THEN a lasting answer (disabled, pending deletion, gone) is announced at once; a passing one is retried
+    if announced:
+        assert response == {"batchItemFailures": []}
+        _assert_notice(inbox, name="keyed.pdf", size_text="bytes", says=[KMS_KEY, code])
+    else:
+        assert len(response["batchItemFailures"]) == 1
+        assert inbox.sent_mail() == []
