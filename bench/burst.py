@@ -76,7 +76,7 @@ class Scenario:
     @property
     def ses_capacity(self) -> float:
         """Recipients SES takes at once: one second of its rate, at least two mails to one and one mail to all."""
-        return max(2.0, self.rate, self.recipients)
+        return max(2.0, self.rate, float(self.recipients))
 
     @property
     def floor_s(self) -> float:
