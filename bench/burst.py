@@ -16,7 +16,8 @@ Each scenario runs in a fresh interpreter (`python -m bench.burst SCENARIO OUT.j
 - SES is stopped at the boundary by a token bucket of recipients refilled at rate R: a mail to r recipients
   takes r tokens, and a send finding fewer is refused with SES's throttling error. SES accepts short bursts;
   the bucket holds max(2, R, r) tokens, one second of the rate and never less than one mail. `GetAccount`
-  reports R, as SES does.
+  reports R, as SES does. The instances pace independently, so their mails can arrive together: two mails to
+  one recipient fit in the bucket, two to 10 (20 recipients) do not, and SES refuses one of them.
 
 Timings are scaled: a scenario runs `speed` times faster than real time. The rate is R x speed, and every
 duration the design depends on is divided by speed: the function's timeout (so the visibility timeout), the
