@@ -394,17 +394,27 @@ def _lambda_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
 
 def measure() -> tuple[Figure, list[dict[str, Any]]]:
     results = [run_case_in_fresh_interpreter("bench.burst", name) for name in SCENARIOS]
+    return figure(results), results
+
+
+def figure(results: list[dict[str, Any]]) -> Figure:
+    """The worst scenario's drain against the goal; met only if every scenario mailed every file once, to all
+    its recipients, with none left in the dead-letter queue."""
     worst = max(result["ratio"] for result in results)
     met = all(
-        r["drained"] and r["files_mailed"] == r["files"] and r["duplicates"] == 0 and r["dead_letter"] == 0
+        r["drained"]
+        and r["files_mailed"] == r["files"]
+        and r["duplicates"] == 0
+        and r["recipients_per_mail"] == {str(r["recipients"]): r["files"]}
+        and r["dead_letter"] == 0
         for r in results
     )
-    figure = Figure(
+    return Figure(
         name="burst_drain",
         value=worst,
         reference=GOAL_RATIO,
-        unit="x floor N·r/R",
-        goal=f"every file mailed once, none in the DLQ; drain <= {GOAL_RATIO} x N·r/R",
+        unit="x floor N x r/R",
+        goal=f"every file mailed once to its r recipients, none in the DLQ; drain <= {GOAL_RATIO} x N x r/R",
         met=met and worst <= GOAL_RATIO,
         detail={
             "scenarios": results,
@@ -412,7 +422,6 @@ def measure() -> tuple[Figure, list[dict[str, Any]]]:
             "command": "python -m bench.burst SCENARIO OUT.json, one fresh interpreter per scenario, in turn",
         },
     )
-    return figure, results
 
 
 if __name__ == "__main__":

@@ -83,7 +83,7 @@ def table(figures: list[Figure], per_file_cases: list[dict[str, Any]], bursts: l
         "Burst: N uploads at once, each mailed to r recipients, through the handler's processing, 2 instances,",
         "moto SQS with the stack's visibility timeout and redrive policy, SES a token bucket of recipients at",
         "rate R (a mail to r takes r). Bench time runs `speed` times faster than real time (rate x speed,",
-        "durations / speed); drain and floor N·r / (R x speed) are in real seconds. Throttled: sends SES",
+        "durations / speed); drain and floor N x r / (R x speed) are in real seconds. Throttled: sends SES",
         "refused; put back: files sent back to the queue, refused by SES or by the pacer for want of time.",
     ]
     burst_header = [

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from bench.burst import SCENARIOS, TokenBucketSes, recipient_addresses
+from bench.burst import SCENARIOS, TokenBucketSes, figure, recipient_addresses
 from inbox_mailer.settings import MailerSettings
 from tests.handler.support import CONTRACT_ENV
 
@@ -110,3 +110,26 @@ def test_the_mailer_is_given_as_many_distinct_recipients_as_the_scenario_names(c
     settings = MailerSettings.from_env({**CONTRACT_ENV, "RECIPIENTS": ",".join(recipient_addresses(count))})
 
     assert len(settings.recipients) == count
+
+
+def _result(**changes: Any) -> dict[str, Any]:
+    result = {
+        "files": 200,
+        "recipients": 10,
+        "files_mailed": 200,
+        "duplicates": 0,
+        "recipients_per_mail": {"10": 200},
+        "dead_letter": 0,
+        "drained": True,
+        "ratio": 1.1,
+    }
+    return {**result, **changes}
+
+
+def test_the_figure_is_the_worst_scenario_and_is_met_only_by_every_file_mailed_once_to_all_within_the_goal() -> None:
+    assert figure([_result(), _result(recipients=1, recipients_per_mail={"1": 200}, ratio=1.2)]).value == 1.2
+    assert figure([_result(), _result(ratio=1.2)]).met is True
+    assert figure([_result(), _result(ratio=2.2)]).met is False
+    assert figure([_result(), _result(recipients_per_mail={"10": 199, "9": 1})]).met is False
+    assert figure([_result(), _result(dead_letter=1)]).met is False
+    assert figure([_result(), _result(duplicates=1)]).met is False
