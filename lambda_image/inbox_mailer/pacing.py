@@ -11,6 +11,7 @@ instance (cold start), the first time a mail is about to go out.
 from __future__ import annotations
 
 import math
+import random
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -41,6 +42,7 @@ class SendPacer:
         instances: int,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self._max_send_rate = max_send_rate
         self._instances = max(1, instances)
@@ -49,6 +51,8 @@ class SendPacer:
         self._share: float | None = None
         self._looked_up = False
         self._next_turn = -math.inf
+        self._jitter = jitter
+        self._last_interval = 0.0
 
     @property
     def share(self) -> float | None:
@@ -72,5 +76,15 @@ class SendPacer:
             return False
         if turn > now:
             self._sleep(turn - now)
-        self._next_turn = turn + max(1, recipients) / share
+        self._last_interval = max(1, recipients) / share
+        self._next_turn = turn + self._last_interval
         return True
+
+    def throttled(self) -> None:
+        """SES refused this instance's last send for the account's rate: another instance sent at the same moment.
+
+        Instances that start together keep their turns in step, and each refusal then costs a turn. Moving this
+        instance's next turn later by a random part of its interval puts them out of step; it only ever slows
+        this instance down, so it never sends more than its share.
+        """
+        self._next_turn += self._jitter() * self._last_interval

@@ -158,6 +158,9 @@ class Mailer:
             return _Status.DONE
         except DeliveryError as error:
             if error.throttled:
+                if error.error_code:
+                    # SES itself refused (the pacer's own refusals carry no SES code).
+                    self._pacer.throttled()
                 self._metrics.add_metric(name=Metric.SENDS_THROTTLED, unit=MetricUnit.Count, value=1)
                 self._logger.warning(
                     "Sending put off; the message goes back on the queue", extra={"reason": error.reason}

@@ -356,8 +356,12 @@ class ObjectGuard:
                 {"Error": {"Code": "KMS.DisabledException", "Message": f"{KMS_KEY} is disabled."}}, "GetObject"
             )
         if version in self.archive_tier:
-            error = {"Code": "InvalidObjectState", "Message": "The operation is not valid for the object's access tier"}
-            raise ClientError({"Error": {**error, "AccessTier": self.archive_tier[version]}}, "GetObject")
+            error: dict[str, Any] = {
+                "Code": "InvalidObjectState",
+                "Message": "The operation is not valid for the object's access tier",
+                "AccessTier": self.archive_tier[version],
+            }
+            raise ClientError({"Error": error}, "GetObject")  # type: ignore[typeddict-item]
         return self._real.get_object(**params)
 
     def list_object_versions(self, **params: Any) -> Any:

@@ -65,11 +65,13 @@ def test_a_compressed_upload_is_attached_as_what_it_holds(
     [attachment] = list(mail.message.iter_attachments())
     assert attachment.get_filename() == name
     assert attachment.get_content_type() == media_type
-    assert attachment.get_payload(decode=True) == stored
+    payload = attachment.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    assert payload == stored
     assert mail.message["Subject"] == f"New file in the inbox: {name}"
     assert "Content type: text/csv, stored compressed" in mail.text
     if media_type == "application/gzip":
-        assert gzip.decompress(attachment.get_payload(decode=True)) == CSV
+        assert gzip.decompress(payload) == CSV
 
 
 def test_an_upload_already_named_gz_keeps_its_name(

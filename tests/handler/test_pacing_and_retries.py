@@ -93,8 +93,10 @@ class FlakyDynamoDB:
         return getattr(self._real, name)
 
 
-def _pacer(rate: float | None, instances: int, clock: FakeClock) -> SendPacer:
-    return SendPacer(max_send_rate=lambda: rate, instances=instances, clock=clock, sleep=clock.sleep)
+def _pacer(rate: float | None, instances: int, clock: FakeClock, jitter: float = 0.5) -> SendPacer:
+    return SendPacer(
+        max_send_rate=lambda: rate, instances=instances, clock=clock, sleep=clock.sleep, jitter=lambda: jitter
+    )
 
 
 # --- the pacer alone ---------------------------------------------------------------------------------------
@@ -134,37 +136,59 @@ def test_a_mail_to_several_recipients_uses_that_many_turns() -> None:
 @given(
     rate=st.sampled_from([0.5, 1.0, 2.0, 14.0, 50.0, 3000.0]),
     instances=st.integers(min_value=1, max_value=20),
-    # Each step: recipients of the mail, seconds of other work before it, seconds left before the timeout.
+    # Each step: recipients of the mail, seconds of other work before it, seconds left before the timeout, and
+    # whether SES refused the send for the rate (another instance sent at the same moment).
     steps=st.lists(
         st.tuples(
             st.integers(min_value=1, max_value=50),
             st.floats(min_value=0, max_value=30, allow_nan=False),
             st.floats(min_value=-10, max_value=120, allow_nan=False),
+            st.booleans(),
         ),
         min_size=1,
         max_size=40,
     ),
+    jitter=st.floats(min_value=0, max_value=0.999),
 )
 def test_an_instance_never_sends_to_more_than_its_share_of_recipients_in_any_window(
-    rate: float, instances: int, steps: list[tuple[int, float, float]]
+    rate: float, instances: int, steps: list[tuple[int, float, float, bool]], jitter: float
 ) -> None:
     clock = FakeClock()
-    pacer = _pacer(rate, instances, clock)
+    pacer = _pacer(rate, instances, clock, jitter)
     share = rate / instances
     sent: list[tuple[float, int]] = []
-    for recipients, work, seconds_left in steps:
+    next_due = -1e18
+    for recipients, work, seconds_left, refused in steps:
         clock.now += work
-        due_now = not sent or clock.now >= sent[-1][0] + sent[-1][1] / share - 1e-9
+        due_now = clock.now >= next_due - 1e-9
         taken = pacer.wait_for_turn(seconds_left=seconds_left, recipients=recipients)
         # A turn that is due now is always taken, and a taken turn is never later than the time left allowed.
         assert taken or not due_now
         if taken:
             sent.append((clock.now, recipients))
+            next_due = clock.now + recipients / share
+            if refused:
+                pacer.throttled()
+                next_due += jitter * recipients / share
     # Between any two sends, the recipients of the mails before the later one fit in the time between them.
     for first in range(len(sent)):
         for last in range(first + 1, len(sent)):
             recipients_before = sum(r for _, r in sent[first:last])
             assert recipients_before <= share * (sent[last][0] - sent[first][0]) + 1e-6
+
+
+def test_a_send_ses_refused_moves_the_instances_next_turn_by_a_random_part_of_its_interval() -> None:
+    # GIVEN an instance that sent to 10 recipients at its share of 0.5 a second (next turn 20 s later)
+    clock = FakeClock()
+    pacer = _pacer(1.0, 2, clock, jitter=0.25)
+    assert pacer.wait_for_turn(seconds_left=600, recipients=10)
+
+    # WHEN SES says that send was over the account's rate (another instance sent at the same moment)
+    pacer.throttled()
+
+    # THEN its next turn comes a quarter of an interval later (25 s, not 20 s): instances fall out of step
+    assert pacer.wait_for_turn(seconds_left=600, recipients=10)
+    assert clock.sleeps == [25.0]
 
 
 def test_time_spent_between_sends_counts_towards_the_next_turn() -> None:
@@ -451,3 +475,44 @@ class ShortContext(LambdaContext):
 
 def _clocked(clock: FakeClock) -> dict[str, Any]:
     return {"clock": clock, "sleep": clock.sleep}
+
+
+class RecordingPacer(SendPacer):
+    def __init__(self, *, turns: bool = True) -> None:
+        super().__init__(max_send_rate=lambda: 1.0, instances=2)
+        self._turns = turns
+        self.refusals = 0
+
+    def wait_for_turn(self, seconds_left: float, *, recipients: int) -> bool:
+        return self._turns
+
+    def throttled(self) -> None:
+        self.refusals += 1
+
+
+@pytest.mark.parametrize(
+    ("ses_refuses", "pacer_turns", "told"),
+    [(True, True, 1), (False, False, 0)],
+    ids=["ses-refused", "no-turn-left"],
+)
+def test_only_a_refusal_by_ses_moves_the_pacers_turns(
+    inbox: Inbox,
+    function_module: ModuleType,
+    rewire: Callable[..., None],
+    lambda_context: LambdaContext,
+    ses_refuses: bool,
+    pacer_turns: bool,
+    told: int,
+) -> None:
+    # GIVEN SES refusing for the rate, or the instance's own pacing with no turn left
+    pacer = RecordingPacer(turns=pacer_turns)
+    ses = FailingSes("TooManyRequestsException", "Maximum sending rate exceeded.") if ses_refuses else None
+    rewire(ses=ses, pacer=pacer)
+    record = inbox.upload_and_receive("incoming/paced.pdf", b"%PDF")
+
+    # WHEN it is handled
+    response = function_module.handler(sqs_event(record), lambda_context)
+
+    # THEN the file is put back either way; only SES's refusal tells the pacer
+    assert response == {"batchItemFailures": []}
+    assert pacer.refusals == told
