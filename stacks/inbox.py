@@ -9,7 +9,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.compliance import acknowledge, skip_checkov
+from stacks.compliance import acknowledge
 
 # SQS' advice for Lambda consumers: a message becomes visible again only after every retry of a batch
 # by the function has had its chance.
@@ -59,20 +59,15 @@ class Inbox(Construct):
         )
         acknowledge(
             self.access_logs,
-            "AwsSolutions-S1",
-            "This bucket receives the inbox bucket's access logs; logging it to itself would loop and "
+            nag=["AwsSolutions-S1"],
+            checkov=["CKV_AWS_18"],
+            reason="This bucket receives the inbox bucket's access logs; logging it to itself would loop and "
             "logging it elsewhere would only move the question.",
         )
-        skip_checkov(
+        acknowledge(
             self.access_logs,
-            "CKV_AWS_18",
-            "This bucket receives the inbox bucket's access logs; logging it to itself would loop and "
-            "logging it elsewhere would only move the question.",
-        )
-        skip_checkov(
-            self.access_logs,
-            "CKV_AWS_21",
-            "Access logs are written once by the S3 logging service and expire by lifecycle rule, so "
+            checkov=["CKV_AWS_21"],
+            reason="Access logs are written once by the S3 logging service and expire by lifecycle rule, so "
             "versioning would only keep copies of logs that are meant to expire.",
         )
 
@@ -111,15 +106,9 @@ class Inbox(Construct):
         for dead_letters in (self.dead_letter_queue, self.undeliverable_events):
             acknowledge(
                 dead_letters,
-                "AwsSolutions-SQS3",
-                "This queue is itself a dead-letter queue; its messages wait here for a person to redrive "
-                "them, so it has no dead-letter queue of its own.",
-            )
-            acknowledge(
-                dead_letters,
-                "Serverless-SQSRedrivePolicy",
-                "This queue is itself a dead-letter queue; its messages wait here for a person to redrive "
-                "them, so it has no redrive policy of its own.",
+                nag=["AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"],
+                reason="This queue is itself a dead-letter queue; its messages wait here for a person to redrive "
+                "them, so it has no dead-letter queue or redrive policy of its own.",
             )
 
         self.rule = events.Rule(
@@ -161,10 +150,10 @@ class Inbox(Construct):
             visibility_timeout=visibility_timeout,
             dead_letter_queue=dead_letter_queue,
         )
-        skip_checkov(
+        acknowledge(
             queue,
-            "CKV_AWS_27",
-            "checkov counts only KMS keys, but the queue is encrypted at rest with SQS-managed keys, chosen "
+            checkov=["CKV_AWS_27"],
+            reason="checkov counts only KMS keys, but the queue is encrypted at rest with SQS-managed keys, chosen "
             "over the cost and key policy of a customer managed key.",
         )
         return queue

@@ -288,8 +288,8 @@ class Operations(Construct):
             subscription = topic.add_subscription(subscriptions.EmailSubscription(address))
             acknowledge(
                 subscription,
-                "Serverless-SNSRedrivePolicy",
-                "An alarm mail that cannot be delivered has nobody else to tell; a dead-letter queue would hold "
+                nag=["Serverless-SNSRedrivePolicy"],
+                reason="An alarm mail that cannot be delivered has nobody else to tell; a dead-letter queue would hold "
                 "notifications nobody reads, while the alarm itself stays red in CloudWatch and on the dashboard.",
             )
         return topic

@@ -7,7 +7,7 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from stacks.compliance import skip_checkov
+from stacks.compliance import acknowledge
 
 # What `cdk deploy` does with the publishing role: check the repository and the image, then push layers.
 PUSH_ACTIONS = (
@@ -76,10 +76,10 @@ class Registry(Construct):
                 ),
             ],
         )
-        skip_checkov(
+        acknowledge(
             self.repository,
-            "CKV_AWS_136",
-            "ECR encrypts the repository at rest with AES-256; it holds only the function's code, for which a "
+            checkov=["CKV_AWS_136"],
+            reason="ECR encrypts the repository at rest with AES-256; it holds only the function's code, for which a "
             "customer managed KMS key would add cost and a key policy without a reader who needs it.",
         )
         # Declared so that Lambda does not add it by itself on first pull (which would drift the stack).

@@ -45,8 +45,8 @@ class RegistryStack(Stack):
         )
         acknowledge(
             self.registry.publishing_role.node.find_child("DefaultPolicy"),
-            "AwsSolutions-IAM5[Resource::*]",
-            "ecr:GetAuthorizationToken has no resource-level permissions; it only returns a login token "
+            nag=["AwsSolutions-IAM5[Resource::*]"],
+            reason="ecr:GetAuthorizationToken has no resource-level permissions; it only returns a login token "
             "and the push itself is limited to this repository by the statement beside it.",
         )
         CfnOutput(
