@@ -34,6 +34,7 @@ from constructs import Construct
 
 from stacks.compliance import acknowledge
 from stacks.registry import PUSH_ACTIONS
+from stacks.removal import Removal
 
 # Tags of images built in the cloud start with this, so the repository shows which builder made an image.
 TAG_PREFIX = "cloud-"
@@ -122,7 +123,7 @@ class CloudImageBuild(Construct):
         architecture: lambda_.Architecture,
         repository: ecr.IRepository,
         log_retention_days: int,
-        retain_logs: bool,
+        removal: Removal,
     ) -> None:
         super().__init__(scope, id_)
         platform = architecture.docker_platform
@@ -148,16 +149,14 @@ class CloudImageBuild(Construct):
             for c in stack.node.children
             if isinstance(c, lambda_.Function) and c.node.id.startswith("DeployTimeBuildCustomResourceHandler")
         ]
-        removal = RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY
-
         # A name to find the project by in the console. Its log group has a generated name, so that a group
         # retained by a destroy or a failed first deploy never blocks the next deploy.
         self.project_name = f"{stack.stack_name}-image-build"
-        self.build_log_group = self._log_group("BuildLogs", log_retention_days, removal)
+        self.build_log_group = self._log_group("BuildLogs", log_retention_days, removal.policy)
         # Replaces the group the CDK adds under its default name (feature flag `useCdkManagedLogGroup`): that
         # name refers to the function, so a statement granting exactly that group would be a circular reference.
         self.handler.node.try_remove_child("LogGroup")
-        self.handler_log_group = self._log_group("HandlerLogs", log_retention_days, removal)
+        self.handler_log_group = self._log_group("HandlerLogs", log_retention_days, removal.policy)
         self._harden_project(repository)
         self._harden_handler()
         # The build writes to its log group and answers CloudFormation in a bounded time.

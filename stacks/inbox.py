@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_s3 as s3
@@ -10,6 +10,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.compliance import acknowledge
+from stacks.removal import Removal
 
 # SQS' advice for Lambda consumers: a message becomes visible again only after every retry of a batch
 # by the function has had its chance.
@@ -39,12 +40,11 @@ class Inbox(Construct):
         *,
         prefix: str,
         consumer_timeout: Duration,
-        retain_on_delete: bool,
+        removal: Removal,
     ) -> None:
         super().__init__(scope, id_)
         self.prefix = prefix
         self.queue_retention = QUEUE_RETENTION
-        removal = RemovalPolicy.RETAIN if retain_on_delete else RemovalPolicy.DESTROY
 
         self.access_logs = s3.Bucket(
             self,
@@ -54,8 +54,8 @@ class Inbox(Construct):
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(ACCESS_LOG_DAYS))],
-            removal_policy=removal,
-            auto_delete_objects=False,
+            removal_policy=removal.policy,
+            auto_delete_objects=removal.empty_buckets,
         )
         acknowledge(
             self.access_logs,
@@ -86,7 +86,8 @@ class Inbox(Construct):
                     abort_incomplete_multipart_upload_after=Duration.days(1),
                 )
             ],
-            removal_policy=removal,
+            removal_policy=removal.policy,
+            auto_delete_objects=removal.empty_buckets,
         )
         # Native EventBridge notifications: CDK's `event_bridge_enabled=True` would deploy a custom-resource
         # Lambda to set what CloudFormation can set itself.

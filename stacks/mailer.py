@@ -46,8 +46,6 @@ class Mailer(Construct):
         self, scope: Construct, id_: str, *, settings: Settings, inbox: Inbox, image: lambda_.DockerImageCode
     ) -> None:
         super().__init__(scope, id_)
-        removal = RemovalPolicy.RETAIN if settings.retain_on_delete else RemovalPolicy.DESTROY
-
         # Records live as long as a message may wait in the queue, so a late duplicate is still caught.
         idempotency_ttl = inbox.queue_retention
         self.idempotency_table = dynamodb.TableV2(
@@ -63,7 +61,7 @@ class Mailer(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
 
-        self.log_group = logs.LogGroup(self, "LogGroup", removal_policy=removal)
+        self.log_group = logs.LogGroup(self, "LogGroup", removal_policy=settings.removal.policy)
         # Set on the resource itself: the settings already hold one of CloudWatch's allowed day counts.
         cfn_log_group: logs.CfnLogGroup = self.log_group.node.default_child  # type: ignore[assignment]
         cfn_log_group.retention_in_days = settings.log_retention_days

@@ -41,7 +41,7 @@ class RegistryStack(Stack):
             repository_name=settings.repository_name,
             publishing_role_name=publishing_role_name(APP_NAME, settings.stage, self.region),
             images_to_keep=settings.images_to_keep,
-            retain_on_delete=settings.retain_on_delete,
+            removal=settings.removal,
         )
         acknowledge(
             self.registry.publishing_role.node.find_child("DefaultPolicy"),
