@@ -1,9 +1,9 @@
 """checkov (CloudFormation framework, offline) on every synthesized template: no failed check.
 
 A check is skipped only on its resource, through CloudFormation metadata written by
-`stacks.compliance.skip_checkov` with a one-sentence reason. checkov runs from its own venv
-(`.venv-checkov`, created by `make setup` from `checks/requirements-checkov.txt`) because its dependencies
-pin versions that clash with the project's.
+`stacks.compliance.acknowledge(construct, checkov=[...], reason=...)` with a one-sentence reason. checkov
+runs from its own venv (`.venv-checkov`, created by `make setup` from `checks/requirements-checkov.txt`)
+because its dependencies pin versions that clash with the project's.
 
 Run alone: `python -m checks.checkov [cdk.out]` (after `make synth`).
 """

@@ -32,8 +32,9 @@ from aws_cdk import aws_s3_assets as s3_assets
 from cdklabs.deploy_time_build import ContainerImageBuild
 from constructs import Construct
 
-from stacks.compliance import acknowledge, skip_checkov
+from stacks.compliance import acknowledge
 from stacks.registry import PUSH_ACTIONS
+from stacks.removal import Removal
 
 # Tags of images built in the cloud start with this, so the repository shows which builder made an image.
 TAG_PREFIX = "cloud-"
@@ -122,7 +123,7 @@ class CloudImageBuild(Construct):
         architecture: lambda_.Architecture,
         repository: ecr.IRepository,
         log_retention_days: int,
-        retain_logs: bool,
+        removal: Removal,
     ) -> None:
         super().__init__(scope, id_)
         platform = architecture.docker_platform
@@ -148,16 +149,14 @@ class CloudImageBuild(Construct):
             for c in stack.node.children
             if isinstance(c, lambda_.Function) and c.node.id.startswith("DeployTimeBuildCustomResourceHandler")
         ]
-        removal = RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY
-
         # A name to find the project by in the console. Its log group has a generated name, so that a group
         # retained by a destroy or a failed first deploy never blocks the next deploy.
         self.project_name = f"{stack.stack_name}-image-build"
-        self.build_log_group = self._log_group("BuildLogs", log_retention_days, removal)
+        self.build_log_group = self._log_group("BuildLogs", log_retention_days, removal.policy)
         # Replaces the group the CDK adds under its default name (feature flag `useCdkManagedLogGroup`): that
         # name refers to the function, so a statement granting exactly that group would be a circular reference.
         self.handler.node.try_remove_child("LogGroup")
-        self.handler_log_group = self._log_group("HandlerLogs", log_retention_days, removal)
+        self.handler_log_group = self._log_group("HandlerLogs", log_retention_days, removal.policy)
         self._harden_project(repository)
         self._harden_handler()
         # The build writes to its log group and answers CloudFormation in a bounded time.
@@ -176,10 +175,10 @@ class CloudImageBuild(Construct):
         group.apply_removal_policy(removal)
         cfn_group: logs.CfnLogGroup = group.node.default_child  # type: ignore[assignment]
         cfn_group.retention_in_days = retention_days
-        skip_checkov(
+        acknowledge(
             group,
-            "CKV_AWS_158",
-            "CloudWatch Logs encrypts every log group at rest with its own keys; build and handler logs hold "
+            checkov=["CKV_AWS_158"],
+            reason="CloudWatch Logs encrypts every log group at rest with its own keys; build and handler logs hold "
             "no secrets, so a customer managed key would add cost and a key policy without a reader who needs it.",
         )
 
@@ -259,49 +258,40 @@ class CloudImageBuild(Construct):
         project_policy = self.project.role.node.find_child("DefaultPolicy")  # type: ignore[union-attr]
         acknowledge(
             project_policy,
-            "AwsSolutions-IAM5[Resource::*]",
-            "The ECR and ECR Public login calls have no resource-level permissions; they only return login "
-            "tokens, and the push itself is limited to this repository by the statement beside them.",
+            nag=["AwsSolutions-IAM5[Resource::*]"],
+            checkov=["CKV_AWS_107"],
+            reason="The build must log in to push the image to this repository and to pull the public base image; "
+            "the ECR and ECR Public login calls have no resource-level permissions, and their tokens stay inside "
+            "the build container and expire within twelve hours.",
         )
         acknowledge(
             self.project,
-            "AwsSolutions-CB4",
-            "The build produces no artifacts to encrypt: its only output is the image, which ECR encrypts at "
+            nag=["AwsSolutions-CB4"],
+            reason="The build produces no artifacts to encrypt: its only output is the image, which ECR encrypts at "
             "rest, and its log, which CloudWatch Logs encrypts; a customer managed key would protect nothing more.",
         )
         acknowledge(
             self.handler,
-            "Serverless-LambdaDLQ",
-            "CloudFormation invokes the handler and waits for the build's answer, so a failed start fails the "
+            nag=["Serverless-LambdaDLQ"],
+            checkov=["CKV_AWS_116"],
+            reason="CloudFormation invokes the handler and waits for the build's answer, so a failed start fails the "
             "deploy; a dead-letter queue would hold a request that nobody answers any more.",
         )
         acknowledge(
             self.handler,
-            "Serverless-LambdaTracing",
-            "The handler runs once per image change for under a second to start one build; a trace would show "
+            nag=["Serverless-LambdaTracing"],
+            reason="The handler runs once per image change for under a second to start one build; a trace would show "
             "a single call and need X-Ray permissions on every resource.",
         )
-        skip_checkov(
-            project_policy,
-            "CKV_AWS_107",
-            "The build must log in to push the image to this repository and to pull the public base image; "
-            "the login tokens stay inside the build container and expire within twelve hours.",
-        )
-        skip_checkov(
+        acknowledge(
             self.handler,
-            "CKV_AWS_116",
-            "CloudFormation invokes the handler and waits for the build's answer, so a failed start fails the "
-            "deploy; a dead-letter queue would hold a request that nobody answers any more.",
-        )
-        skip_checkov(
-            self.handler,
-            "CKV_AWS_117",
-            "The handler only calls the public CodeBuild endpoint once per image change, so a VPC would add NAT "
+            checkov=["CKV_AWS_117"],
+            reason="The handler only calls the public CodeBuild endpoint once per image change, so a VPC would add NAT "
             "or endpoint costs without reaching anything private.",
         )
-        skip_checkov(
+        acknowledge(
             self.handler,
-            "CKV_AWS_115",
-            "The handler runs once per image change; reserving concurrency for it would take capacity from the "
+            checkov=["CKV_AWS_115"],
+            reason="The handler runs once per image change; reserving concurrency for it would take capacity from the "
             "account for nothing and fails on new accounts whose total concurrency is ten.",
         )

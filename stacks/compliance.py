@@ -1,12 +1,17 @@
-"""The security gate: cdk-nag rule packs on the whole app, and the one way findings are acknowledged or skipped."""
+"""The security gate: cdk-nag rule packs on the whole app, and the one way findings are acknowledged."""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Sequence
 
 from aws_cdk import Acknowledgment, App, CfnResource, Stack, Validations
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from constructs import IConstruct
 
 MIN_REASON_WORDS = 8
+# checkov's check ids (CKV_AWS_18, CKV2_AWS_5): what tells a checkov id from a cdk-nag rule id.
+_CHECKOV_ID = re.compile(r"^CKV2?_[A-Z0-9]+_\d+$")
 
 
 def attach_checks(app: App) -> None:
@@ -14,35 +19,48 @@ def attach_checks(app: App) -> None:
     Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
 
 
-def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
-    """Acknowledge one finding on one construct, with a reason a reviewer would accept.
+def acknowledge(construct: IConstruct, *, reason: str, nag: Sequence[str] = (), checkov: Sequence[str] = ()) -> None:
+    """Acknowledge one finding on one construct, for cdk-nag, checkov or both, with one reason.
 
-    The acknowledgement lands on the construct's CloudFormation resource when it has one. Refuses stacks
-    and apps (an acknowledgement there covers every child) and reasons that are not one full sentence.
+    `nag` holds cdk-nag rule ids (`AwsSolutions-IAM5[Resource::*]`), `checkov` holds checkov check ids
+    (`CKV_AWS_116`). A finding both tools raise is acknowledged in one call, so both reports give the same
+    sentence for it. Both land on the construct's CloudFormation resource when it has one; checkov's skip is
+    written to the resource's `Metadata.checkov.skip`, where checkov reads it and reports the reason.
+    Refuses stacks and apps (an acknowledgement there covers every child) and reasons that are not one full
+    sentence, before anything is written.
     """
-    _require_narrow_and_reasoned(construct, rule_id, reason)
-    target = construct.node.default_child or construct
-    Validations.of(target).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+    target = _resource_of(construct, nag, checkov, reason)
+    reason = reason.strip()
+    for rule_id in nag:
+        Validations.of(target).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+    if checkov:
+        assert isinstance(target, CfnResource)
+        skips = [
+            *((target.get_metadata("checkov") or {}).get("skip", [])),
+            *({"id": check_id, "comment": reason} for check_id in checkov),
+        ]
+        target.add_metadata("checkov", {"skip": skips})
 
 
-def skip_checkov(construct: IConstruct, check_id: str, reason: str) -> None:
-    """Skip one checkov check on one construct's CloudFormation resource, with a full-sentence reason.
-
-    Written as the resource's `Metadata.checkov.skip` entry, where checkov reads it and reports the reason.
-    Same rules as `acknowledge`: no stacks or apps, and a reason of one full sentence.
-    """
-    _require_narrow_and_reasoned(construct, check_id, reason)
-    target = construct.node.default_child or construct
-    if not isinstance(target, CfnResource):
-        raise ValueError(f"Skip {check_id} on a construct with a CloudFormation resource, not on {construct.node.path}")
-    skips = [*((target.get_metadata("checkov") or {}).get("skip", [])), {"id": check_id, "comment": reason}]
-    target.add_metadata("checkov", {"skip": skips})
-
-
-def _require_narrow_and_reasoned(construct: IConstruct, rule_id: str, reason: str) -> None:
+def _resource_of(construct: IConstruct, nag: Sequence[str], checkov: Sequence[str], reason: str) -> IConstruct:
+    """Where the acknowledgement goes, once everything about it was checked."""
+    where = construct.node.path or "the app"
+    if isinstance(nag, str) or isinstance(checkov, str):
+        raise TypeError(f"nag and checkov are lists of ids, not one string, on {where}")
+    ids = [*nag, *checkov]
+    if not ids:
+        raise ValueError(f"Name the cdk-nag rules or checkov checks acknowledged on {where}")
+    # A checkov id among cdk-nag's would be acknowledged where no tool reads it, and the finding would stay.
+    misplaced = [i for i in nag if _CHECKOV_ID.match(i)] + [i for i in checkov if not _CHECKOV_ID.match(i)]
+    if misplaced:
+        raise ValueError(f"{', '.join(misplaced)} on {where}: cdk-nag rule ids go in nag, checkov check ids in checkov")
     if isinstance(construct, (Stack, App)):
-        raise ValueError(
-            f"Acknowledge or skip {rule_id} on the resource it concerns, not on {construct.node.path or 'the app'}"
-        )
+        raise ValueError(f"Acknowledge {', '.join(ids)} on the resource it concerns, not on {where}")
     if len(reason.split()) < MIN_REASON_WORDS or not reason.rstrip().endswith("."):
-        raise ValueError(f"The reason for {rule_id} on {construct.node.path} must be a full sentence: {reason!r}")
+        raise ValueError(f"The reason for {', '.join(ids)} on {where} must be a full sentence: {reason!r}")
+    target = construct.node.default_child or construct
+    if checkov and not isinstance(target, CfnResource):
+        raise ValueError(
+            f"Acknowledge {', '.join(checkov)} on a construct with a CloudFormation resource, not on {where}"
+        )
+    return target

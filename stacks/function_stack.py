@@ -28,7 +28,7 @@ class FunctionStack(Stack):
             "Inbox",
             prefix=settings.inbox_prefix,
             consumer_timeout=settings.timeout,
-            retain_on_delete=settings.retain_on_delete,
+            removal=settings.removal,
         )
         self.cloud_image: CloudImageBuild | None = None
         image: lambda_.DockerImageCode
@@ -41,7 +41,7 @@ class FunctionStack(Stack):
                 # The registry stack's repository, by its fixed name: no export ties the two stacks together.
                 repository=ecr.Repository.from_repository_name(self, "Repository", settings.repository_name),
                 log_retention_days=settings.log_retention_days,
-                retain_logs=settings.retain_on_delete,
+                removal=settings.removal,
             )
             image = self.cloud_image.code
         else:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.compliance import acknowledge, skip_checkov
+from stacks.compliance import acknowledge
+from stacks.removal import Removal
 
 # SQS' advice for Lambda consumers: a message becomes visible again only after every retry of a batch
 # by the function has had its chance.
@@ -39,12 +40,11 @@ class Inbox(Construct):
         *,
         prefix: str,
         consumer_timeout: Duration,
-        retain_on_delete: bool,
+        removal: Removal,
     ) -> None:
         super().__init__(scope, id_)
         self.prefix = prefix
         self.queue_retention = QUEUE_RETENTION
-        removal = RemovalPolicy.RETAIN if retain_on_delete else RemovalPolicy.DESTROY
 
         self.access_logs = s3.Bucket(
             self,
@@ -54,25 +54,20 @@ class Inbox(Construct):
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(ACCESS_LOG_DAYS))],
-            removal_policy=removal,
-            auto_delete_objects=False,
+            removal_policy=removal.policy,
+            auto_delete_objects=removal.empty_buckets,
         )
         acknowledge(
             self.access_logs,
-            "AwsSolutions-S1",
-            "This bucket receives the inbox bucket's access logs; logging it to itself would loop and "
+            nag=["AwsSolutions-S1"],
+            checkov=["CKV_AWS_18"],
+            reason="This bucket receives the inbox bucket's access logs; logging it to itself would loop and "
             "logging it elsewhere would only move the question.",
         )
-        skip_checkov(
+        acknowledge(
             self.access_logs,
-            "CKV_AWS_18",
-            "This bucket receives the inbox bucket's access logs; logging it to itself would loop and "
-            "logging it elsewhere would only move the question.",
-        )
-        skip_checkov(
-            self.access_logs,
-            "CKV_AWS_21",
-            "Access logs are written once by the S3 logging service and expire by lifecycle rule, so "
+            checkov=["CKV_AWS_21"],
+            reason="Access logs are written once by the S3 logging service and expire by lifecycle rule, so "
             "versioning would only keep copies of logs that are meant to expire.",
         )
 
@@ -91,7 +86,8 @@ class Inbox(Construct):
                     abort_incomplete_multipart_upload_after=Duration.days(1),
                 )
             ],
-            removal_policy=removal,
+            removal_policy=removal.policy,
+            auto_delete_objects=removal.empty_buckets,
         )
         # Native EventBridge notifications: CDK's `event_bridge_enabled=True` would deploy a custom-resource
         # Lambda to set what CloudFormation can set itself.
@@ -111,15 +107,9 @@ class Inbox(Construct):
         for dead_letters in (self.dead_letter_queue, self.undeliverable_events):
             acknowledge(
                 dead_letters,
-                "AwsSolutions-SQS3",
-                "This queue is itself a dead-letter queue; its messages wait here for a person to redrive "
-                "them, so it has no dead-letter queue of its own.",
-            )
-            acknowledge(
-                dead_letters,
-                "Serverless-SQSRedrivePolicy",
-                "This queue is itself a dead-letter queue; its messages wait here for a person to redrive "
-                "them, so it has no redrive policy of its own.",
+                nag=["AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"],
+                reason="This queue is itself a dead-letter queue; its messages wait here for a person to redrive "
+                "them, so it has no dead-letter queue or redrive policy of its own.",
             )
 
         self.rule = events.Rule(
@@ -161,10 +151,10 @@ class Inbox(Construct):
             visibility_timeout=visibility_timeout,
             dead_letter_queue=dead_letter_queue,
         )
-        skip_checkov(
+        acknowledge(
             queue,
-            "CKV_AWS_27",
-            "checkov counts only KMS keys, but the queue is encrypted at rest with SQS-managed keys, chosen "
+            checkov=["CKV_AWS_27"],
+            reason="checkov counts only KMS keys, but the queue is encrypted at rest with SQS-managed keys, chosen "
             "over the cost and key policy of a customer managed key.",
         )
         return queue

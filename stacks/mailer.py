@@ -14,7 +14,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ses as ses
 from constructs import Construct
 
-from stacks.compliance import acknowledge, skip_checkov
+from stacks.compliance import acknowledge
 from stacks.inbox import Inbox
 from stacks.settings import Settings
 
@@ -46,8 +46,6 @@ class Mailer(Construct):
         self, scope: Construct, id_: str, *, settings: Settings, inbox: Inbox, image: lambda_.DockerImageCode
     ) -> None:
         super().__init__(scope, id_)
-        removal = RemovalPolicy.RETAIN if settings.retain_on_delete else RemovalPolicy.DESTROY
-
         # Records live as long as a message may wait in the queue, so a late duplicate is still caught.
         idempotency_ttl = inbox.queue_retention
         self.idempotency_table = dynamodb.TableV2(
@@ -63,7 +61,7 @@ class Mailer(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
 
-        self.log_group = logs.LogGroup(self, "LogGroup", removal_policy=removal)
+        self.log_group = logs.LogGroup(self, "LogGroup", removal_policy=settings.removal.policy)
         # Set on the resource itself: the settings already hold one of CloudWatch's allowed day counts.
         cfn_log_group: logs.CfnLogGroup = self.log_group.node.default_child  # type: ignore[assignment]
         cfn_log_group.retention_in_days = settings.log_retention_days
@@ -192,59 +190,54 @@ class Mailer(Construct):
 
         acknowledge(
             self.function,
-            "Serverless-LambdaDLQ",
-            "The function is only invoked synchronously by its SQS event source, so a function dead-letter "
-            "target would never receive anything; failed files go to the queue's dead-letter queue.",
+            nag=["Serverless-LambdaDLQ"],
+            checkov=["CKV_AWS_116"],
+            reason="The function is only invoked synchronously by its SQS event source, so a function dead-letter "
+            "queue would never receive anything; failed files go to the queue's dead-letter queue.",
         )
         acknowledge(
             self.function.node.find_child(f"SqsEventSource:{Names.node_unique_id(inbox.queue.node)}"),
-            "Serverless-LambdaEventSourceMappingDestination",
-            "On-failure destinations are not supported for SQS event sources; the source queue's redrive "
+            nag=["Serverless-LambdaEventSourceMappingDestination"],
+            reason="On-failure destinations are not supported for SQS event sources; the source queue's redrive "
             "policy moves a file that keeps failing to the dead-letter queue instead.",
         )
 
         policy = self.role.node.find_child("DefaultPolicy")
         acknowledge(
             policy,
-            f"AwsSolutions-IAM5[Resource::<{inbox.bucket_logical_id}.Arn>/{inbox.prefix}*]",
-            "The function reads whatever file users upload under the inbox prefix; the object names are "
+            nag=[f"AwsSolutions-IAM5[Resource::<{inbox.bucket_logical_id}.Arn>/{inbox.prefix}*]"],
+            reason="The function reads whatever file users upload under the inbox prefix; the object names are "
             "not known in advance, so the resource ends in a wildcard limited to that prefix.",
         )
         acknowledge(
             policy,
-            "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray's PutTraceSegments and PutTelemetryRecords and SES's GetAccount (the account's sending rate) "
-            "have no resource-level permissions, so they can only be granted on every resource.",
+            nag=["AwsSolutions-IAM5[Resource::*]"],
+            reason="X-Ray's PutTraceSegments and PutTelemetryRecords and SES's GetAccount (the account's sending "
+            "rate) have no resource-level permissions, so they can only be granted on every resource.",
         )
 
-        skip_checkov(
+        acknowledge(
             self.log_group,
-            "CKV_AWS_158",
-            "CloudWatch Logs encrypts every log group at rest with its own keys; the logs hold file names and "
+            checkov=["CKV_AWS_158"],
+            reason="CloudWatch Logs encrypts every log group at rest with its own keys; the logs hold file names and "
             "addresses only, so a customer managed key would add cost and a key policy without a reader who needs it.",
         )
-        skip_checkov(
+        acknowledge(
             self.function,
-            "CKV_AWS_116",
-            "The function is only invoked synchronously by its SQS event source, so a function dead-letter "
-            "queue would never receive anything; failed files go to the queue's dead-letter queue.",
-        )
-        skip_checkov(
-            self.function,
-            "CKV_AWS_117",
-            "The function only talks to public AWS endpoints (S3, SES, DynamoDB, X-Ray, CloudWatch), so a VPC "
+            checkov=["CKV_AWS_117"],
+            reason="The function only talks to public AWS endpoints (S3, SES, DynamoDB, X-Ray, CloudWatch), so a VPC "
             "would add NAT or endpoint costs without reaching anything private.",
         )
         if settings.reserved_concurrency is None:
-            skip_checkov(
+            acknowledge(
                 self.function,
-                "CKV_AWS_115",
-                "The SQS event source's maximum concurrency already bounds how many copies run at once; a "
+                checkov=["CKV_AWS_115"],
+                reason="The SQS event source's maximum concurrency already bounds how many copies run at once; a "
                 "reservation takes concurrency a new account (10 in all) cannot give, so it is an opt-in setting.",
             )
-        skip_checkov(
+        acknowledge(
             self.function,
-            "CKV_AWS_173",
-            "The environment holds names, addresses and limits but no secrets, and Lambda already encrypts it "
+            checkov=["CKV_AWS_173"],
+            reason="The environment holds names, addresses and limits but no secrets, and Lambda already encrypts it "
             "at rest with an AWS managed key.",
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Aws, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
@@ -248,7 +248,7 @@ class Operations(Construct):
             "AlarmTopicKey",
             description="Encrypts the inbox mailer's alarm topic",
             enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN if settings.retain_on_delete else RemovalPolicy.DESTROY,
+            removal_policy=settings.removal.policy,
         )
         for sid, (service, source_arn) in publishers.items():
             # SNS asks KMS for a data key and decrypts it on the publisher's behalf.
@@ -288,8 +288,8 @@ class Operations(Construct):
             subscription = topic.add_subscription(subscriptions.EmailSubscription(address))
             acknowledge(
                 subscription,
-                "Serverless-SNSRedrivePolicy",
-                "An alarm mail that cannot be delivered has nobody else to tell; a dead-letter queue would hold "
+                nag=["Serverless-SNSRedrivePolicy"],
+                reason="An alarm mail that cannot be delivered has nobody else to tell; a dead-letter queue would hold "
                 "notifications nobody reads, while the alarm itself stays red in CloudWatch and on the dashboard.",
             )
         return topic

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Aws, Duration, Stack
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from stacks.compliance import skip_checkov
+from stacks.compliance import acknowledge
+from stacks.removal import Removal
 
 # What `cdk deploy` does with the publishing role: check the repository and the image, then push layers.
 PUSH_ACTIONS = (
@@ -46,7 +47,7 @@ class Registry(Construct):
         repository_name: str,
         publishing_role_name: str,
         images_to_keep: int,
-        retain_on_delete: bool,
+        removal: Removal,
     ) -> None:
         super().__init__(scope, id_)
         self.repository_name = repository_name
@@ -57,8 +58,8 @@ class Registry(Construct):
             image_scan_on_push=True,
             image_tag_mutability=ecr.TagMutability.IMMUTABLE,
             encryption=ecr.RepositoryEncryption.AES_256,
-            removal_policy=RemovalPolicy.RETAIN if retain_on_delete else RemovalPolicy.DESTROY,
-            empty_on_delete=not retain_on_delete,
+            removal_policy=removal.policy,
+            empty_on_delete=removal.empty_repository,
             lifecycle_rules=[
                 ecr.LifecycleRule(
                     rule_priority=1,
@@ -76,10 +77,10 @@ class Registry(Construct):
                 ),
             ],
         )
-        skip_checkov(
+        acknowledge(
             self.repository,
-            "CKV_AWS_136",
-            "ECR encrypts the repository at rest with AES-256; it holds only the function's code, for which a "
+            checkov=["CKV_AWS_136"],
+            reason="ECR encrypts the repository at rest with AES-256; it holds only the function's code, for which a "
             "customer managed KMS key would add cost and a key policy without a reader who needs it.",
         )
         # Declared so that Lambda does not add it by itself on first pull (which would drift the stack).

@@ -41,12 +41,12 @@ class RegistryStack(Stack):
             repository_name=settings.repository_name,
             publishing_role_name=publishing_role_name(APP_NAME, settings.stage, self.region),
             images_to_keep=settings.images_to_keep,
-            retain_on_delete=settings.retain_on_delete,
+            removal=settings.removal,
         )
         acknowledge(
             self.registry.publishing_role.node.find_child("DefaultPolicy"),
-            "AwsSolutions-IAM5[Resource::*]",
-            "ecr:GetAuthorizationToken has no resource-level permissions; it only returns a login token "
+            nag=["AwsSolutions-IAM5[Resource::*]"],
+            reason="ecr:GetAuthorizationToken has no resource-level permissions; it only returns a login token "
             "and the push itself is limited to this repository by the statement beside it.",
         )
         CfnOutput(

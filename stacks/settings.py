@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from aws_cdk import Duration
 
+    from stacks.removal import Removal
+
 T = TypeVar("T")
 
 APP_NAME = "inbox-mailer"
@@ -153,8 +155,12 @@ class Settings:
         return self.image_build == "cloud"
 
     @property
-    def retain_on_delete(self) -> bool:
-        return self.removal_policy == "retain"
+    def removal(self) -> Removal:
+        """What deleting the stacks does to the resources that hold data (stacks/removal.py)."""
+        # Imported here, like `timeout`: tools that only read settings need no CDK.
+        from stacks.removal import removal_for
+
+        return removal_for(self.removal_policy)
 
     @classmethod
     def setting_names(cls) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
 from checks.nag import acknowledgement_problems, acknowledgements
-from stacks.compliance import skip_checkov
+from stacks.compliance import acknowledge
 from tests.conftest import Synthesized
 
 REASON = "A reason long enough to be accepted, written as one full sentence."
@@ -42,12 +42,12 @@ def test_an_acknowledgement_made_on_a_stack_or_without_reason_is_caught() -> Non
     ]
 
 
-def test_skip_checkov_writes_every_skip_with_its_reason_into_the_resource_metadata() -> None:
+def test_checkov_skips_are_written_with_their_reason_into_the_resource_metadata() -> None:
     app = App()
     stack = Stack(app, "Any")
     queue = sqs.Queue(stack, "Queue")
-    skip_checkov(queue, "CKV_AWS_27", REASON)
-    skip_checkov(queue, "CKV_AWS_999", REASON)
+    acknowledge(queue, checkov=["CKV_AWS_27"], reason=REASON)
+    acknowledge(queue, checkov=["CKV_AWS_999"], reason=REASON)
     resources = Template.from_stack(stack).find_resources("AWS::SQS::Queue")
     (queue_resource,) = resources.values()
     assert queue_resource["Metadata"]["checkov"] == {
@@ -55,11 +55,37 @@ def test_skip_checkov_writes_every_skip_with_its_reason_into_the_resource_metada
     }
 
 
-def test_skip_checkov_refuses_stacks_and_reasons_that_are_not_a_full_sentence(tmp_path: Path) -> None:
+def test_a_checkov_skip_is_refused_on_a_stack_and_without_a_full_sentence(tmp_path: Path) -> None:
     app = App()
     stack = Stack(app, "Any")
     with pytest.raises(ValueError, match="on the resource it concerns"):
-        skip_checkov(stack, "CKV_AWS_27", REASON)
+        acknowledge(stack, checkov=["CKV_AWS_27"], reason=REASON)
     for reason in ("", "Not needed.", "a long enough reason but without the final full stop"):
         with pytest.raises(ValueError, match="must be a full sentence"):
-            skip_checkov(sqs.Queue(stack, f"Queue{len(reason)}"), "CKV_AWS_27", reason)
+            acknowledge(sqs.Queue(stack, f"Queue{len(reason)}"), checkov=["CKV_AWS_27"], reason=reason)
+
+
+# Findings that cdk-nag and checkov both raise, by their two ids: one acknowledgement, one reason.
+SAME_FINDING = {
+    "AwsSolutions-S1": "CKV_AWS_18",  # a bucket without access logs
+    "Serverless-LambdaDLQ": "CKV_AWS_116",  # a function without a dead-letter queue
+}
+
+
+def test_a_finding_both_tools_raise_is_acknowledged_with_one_reason_in_both(synthesized: Synthesized) -> None:
+    app = synthesized.stacks.registry.node.root
+    templates = {
+        synthesized.stacks.registry: synthesized.registry.to_json(),
+        synthesized.stacks.function: synthesized.function.to_json(),
+    }
+    pairs = []
+    for construct, rule, reason in acknowledgements(app):
+        if rule not in SAME_FINDING:
+            continue
+        stack = Stack.of(construct)
+        resource = templates[stack]["Resources"][stack.get_logical_id(construct)]  # type: ignore[arg-type]
+        skips = {skip["id"]: skip["comment"] for skip in resource["Metadata"]["checkov"]["skip"]}
+        assert skips.get(SAME_FINDING[rule]) == reason, f"{rule} and {SAME_FINDING[rule]} on {construct.node.path}"
+        pairs.append(rule)
+    # The access-log bucket and the mailer function.
+    assert sorted(pairs) == ["AwsSolutions-S1", "Serverless-LambdaDLQ"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from constructs import Construct, IConstruct
 
-from stacks.compliance import MIN_REASON_WORDS, acknowledge, attach_checks, skip_checkov
+from stacks.compliance import MIN_REASON_WORDS, acknowledge, attach_checks
 from tests.infra.conftest import Synthesized
 
 
@@ -72,7 +73,9 @@ def test_acknowledging_on_a_stack_is_refused() -> None:
     app = App()
     stack = Stack(app, "Any")
     with pytest.raises(ValueError, match="on the resource it concerns"):
-        acknowledge(stack, "AwsSolutions-S1", "A long enough reason that would otherwise be accepted here.")
+        acknowledge(
+            stack, nag=["AwsSolutions-S1"], reason="A long enough reason that would otherwise be accepted here."
+        )
 
 
 @pytest.mark.parametrize("reason", ["", "Not needed.", "no sentence without a full stop at the end of it"])
@@ -80,7 +83,7 @@ def test_acknowledging_without_a_full_sentence_is_refused(reason: str) -> None:
     app = App()
     bucket = s3.Bucket(Stack(app, "Any"), "Bucket")
     with pytest.raises(ValueError, match="must be a full sentence"):
-        acknowledge(bucket, "AwsSolutions-S1", reason)
+        acknowledge(bucket, nag=["AwsSolutions-S1"], reason=reason)
 
 
 EIGHT_WORDS = "The reason is exactly eight words long here."
@@ -101,7 +104,7 @@ def test_both_rule_packs_run_at_synth(tmp_path: Any) -> None:
 def test_an_acknowledgement_lands_on_the_cloudformation_resource_of_a_construct() -> None:
     app = App()
     bucket = s3.Bucket(Stack(app, "Any"), "Bucket")
-    acknowledge(bucket, "AwsSolutions-S1", EIGHT_WORDS)
+    acknowledge(bucket, nag=["AwsSolutions-S1"], reason=EIGHT_WORDS)
     resource = bucket.node.default_child
     assert resource is not None
 
@@ -116,8 +119,7 @@ def test_an_acknowledgement_lands_on_the_cloudformation_resource_of_a_construct(
 def test_a_full_sentence_of_eight_words_is_reason_enough_whatever_the_spaces_around_it(reason: str) -> None:
     app = App()
     bucket = s3.Bucket(Stack(app, "Any"), "Bucket")
-    acknowledge(bucket, "AwsSolutions-S1", reason)
-    skip_checkov(bucket, "CKV_AWS_18", reason)
+    acknowledge(bucket, nag=["AwsSolutions-S1"], checkov=["CKV_AWS_18"], reason=reason)
 
 
 def test_seven_words_are_not_reason_enough() -> None:
@@ -125,17 +127,17 @@ def test_seven_words_are_not_reason_enough() -> None:
     bucket = s3.Bucket(Stack(app, "Any"), "Bucket")
     seven = "The reason is only seven words long."
     with pytest.raises(ValueError, match="must be a full sentence"):
-        acknowledge(bucket, "AwsSolutions-S1", seven)
+        acknowledge(bucket, nag=["AwsSolutions-S1"], reason=seven)
     with pytest.raises(ValueError, match="must be a full sentence"):
-        skip_checkov(bucket, "CKV_AWS_18", seven)
+        acknowledge(bucket, checkov=["CKV_AWS_18"], reason=seven)
 
 
 def test_skips_are_written_where_checkov_reads_them_one_entry_per_check() -> None:
     app = App()
     stack = Stack(app, "Any")
     bucket = s3.Bucket(stack, "Bucket")
-    skip_checkov(bucket, "CKV_AWS_18", EIGHT_WORDS)
-    skip_checkov(bucket, "CKV_AWS_21", "Another reason that is long enough to be accepted.")
+    acknowledge(bucket, checkov=["CKV_AWS_18"], reason=EIGHT_WORDS)
+    acknowledge(bucket, checkov=["CKV_AWS_21"], reason="Another reason that is long enough to be accepted.")
     (resource,) = Template.from_stack(stack).find_resources("AWS::S3::Bucket").values()
     assert resource["Metadata"]["checkov"] == {
         "skip": [
@@ -149,13 +151,13 @@ def test_skipping_on_a_stack_or_on_a_construct_without_a_resource_is_refused() -
     app = App()
     stack = Stack(app, "Any")
     with pytest.raises(ValueError, match="on the resource it concerns"):
-        skip_checkov(stack, "CKV_AWS_18", EIGHT_WORDS)
+        acknowledge(stack, checkov=["CKV_AWS_18"], reason=EIGHT_WORDS)
     with pytest.raises(
-        ValueError, match=r"^Skip CKV_AWS_18 on a construct with a CloudFormation resource, not on Any/Empty$"
+        ValueError, match=r"^Acknowledge CKV_AWS_18 on a construct with a CloudFormation resource, not on Any/Empty$"
     ):
-        skip_checkov(Construct(stack, "Empty"), "CKV_AWS_18", EIGHT_WORDS)
+        acknowledge(Construct(stack, "Empty"), checkov=["CKV_AWS_18"], reason=EIGHT_WORDS)
     with pytest.raises(ValueError, match="must be a full sentence"):
-        skip_checkov(s3.Bucket(stack, "Bucket"), "CKV_AWS_18", "Too short.")
+        acknowledge(s3.Bucket(stack, "Bucket"), checkov=["CKV_AWS_18"], reason="Too short.")
 
 
 def test_the_mailers_skips_reach_the_template_with_their_reasons(synthesized: Synthesized) -> None:
@@ -167,7 +169,74 @@ def test_the_mailers_skips_reach_the_template_with_their_reasons(synthesized: Sy
 
 def test_acknowledging_on_the_app_is_refused_naming_the_app() -> None:
     app = App()
-    with pytest.raises(
-        ValueError, match=r"^Acknowledge or skip AwsSolutions-S1 on the resource it concerns, not on the app$"
-    ):
-        acknowledge(app, "AwsSolutions-S1", EIGHT_WORDS)
+    with pytest.raises(ValueError, match=r"^Acknowledge AwsSolutions-S1 on the resource it concerns, not on the app$"):
+        acknowledge(app, nag=["AwsSolutions-S1"], reason=EIGHT_WORDS)
+
+
+def _acknowledged_on(construct: IConstruct) -> dict[str, str]:
+    return {
+        rule.removeprefix("Annotation::"): reason
+        for entry in construct.node.metadata
+        if entry.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+        for rule, reason in entry.data.items()
+    }
+
+
+def test_one_call_writes_the_cdk_nag_acknowledgement_and_the_checkov_skip_with_the_same_reason() -> None:
+    # GIVEN a bucket without access logs, which cdk-nag (S1) and checkov (CKV_AWS_18) both flag
+    app = App()
+    stack = Stack(app, "Any")
+    bucket = s3.Bucket(stack, "Bucket", enforce_ssl=True)
+    assert "AwsSolutions-S1" in [v.rule_name for v in AwsSolutionsChecks(app).validate_scope(app).violations]
+
+    # WHEN the finding is acknowledged once, for both tools, with spaces around the reason
+    acknowledge(bucket, nag=["AwsSolutions-S1"], checkov=["CKV_AWS_18"], reason=f"  {EIGHT_WORDS} ")
+
+    # THEN cdk-nag holds the acknowledgement and honours it, and checkov's skip carries the very same sentence
+    resource = bucket.node.default_child
+    assert resource is not None
+    assert _acknowledged_on(resource) == {"AwsSolutions-S1": EIGHT_WORDS}
+    assert AwsSolutionsChecks(app).validate_scope(app).violations == []
+    (template_bucket,) = Template.from_stack(stack).find_resources("AWS::S3::Bucket").values()
+    assert template_bucket["Metadata"]["checkov"] == {"skip": [{"id": "CKV_AWS_18", "comment": EIGHT_WORDS}]}
+
+
+def test_one_reason_can_cover_a_finding_that_two_rule_packs_raise() -> None:
+    app = App()
+    queue = sqs.Queue(Stack(app, "Any"), "DeadLetters", enforce_ssl=True)
+    acknowledge(queue, nag=["AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"], reason=EIGHT_WORDS)
+    assert queue.node.default_child is not None
+    assert _acknowledged_on(queue.node.default_child) == {
+        "AwsSolutions-SQS3": EIGHT_WORDS,
+        "Serverless-SQSRedrivePolicy": EIGHT_WORDS,
+    }
+    assert AwsSolutionsChecks(app).validate_scope(app).violations == []
+    assert ServerlessChecks(app).validate_scope(app).violations == []
+
+
+@pytest.mark.parametrize("reason", ["", "Not needed.", "eight words but no full stop at the end"])
+def test_a_reason_that_is_not_a_sentence_is_refused_naming_the_construct_and_nothing_is_written(reason: str) -> None:
+    app = App()
+    stack = Stack(app, "Any")
+    bucket = s3.Bucket(stack, "Bucket")
+    expected = f"The reason for AwsSolutions-S1, CKV_AWS_18 on Any/Bucket must be a full sentence: {reason!r}"
+    with pytest.raises(ValueError, match=f"^{re.escape(expected)}$"):
+        acknowledge(bucket, nag=["AwsSolutions-S1"], checkov=["CKV_AWS_18"], reason=reason)
+    # Neither tool got half of it.
+    assert bucket.node.default_child is not None
+    assert _acknowledged_on(bucket.node.default_child) == {}
+    (template_bucket,) = Template.from_stack(stack).find_resources("AWS::S3::Bucket").values()
+    assert "Metadata" not in template_bucket
+
+
+def test_an_id_in_the_wrong_list_or_no_id_at_all_is_refused() -> None:
+    app = App()
+    bucket = s3.Bucket(Stack(app, "Any"), "Bucket")
+    with pytest.raises(ValueError, match=r"^CKV_AWS_18 on Any/Bucket: cdk-nag rule ids go in nag, checkov check ids"):
+        acknowledge(bucket, nag=["CKV_AWS_18"], reason=EIGHT_WORDS)
+    with pytest.raises(ValueError, match=r"^AwsSolutions-S1 on Any/Bucket: cdk-nag rule ids go in nag"):
+        acknowledge(bucket, checkov=["AwsSolutions-S1"], reason=EIGHT_WORDS)
+    with pytest.raises(ValueError, match=r"^Name the cdk-nag rules or checkov checks acknowledged on Any/Bucket$"):
+        acknowledge(bucket, reason=EIGHT_WORDS)
+    with pytest.raises(TypeError, match="lists of ids, not one string"):
+        acknowledge(bucket, nag="AwsSolutions-S1", reason=EIGHT_WORDS)

@@ -46,7 +46,6 @@ def test_command_line_strings_are_parsed_like_cdk_json_values() -> None:
     assert settings.repository_name == "inbox-mailer-prod"
     assert (settings.timeout_seconds, settings.memory_mib, settings.images_to_keep) == (900, 1024, 3)
     assert settings.removal_policy == "destroy"
-    assert not settings.retain_on_delete
     assert settings.create_sender_identity is True
     assert settings.reserved_concurrency is None
     assert settings.ses_identity == "example.com"
