@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
@@ -27,7 +27,7 @@ class FunctionStack(Stack):
             self,
             "Inbox",
             prefix=settings.inbox_prefix,
-            consumer_timeout=settings.timeout,
+            consumer_timeout=Duration.seconds(settings.timeout_seconds),
             retain_on_delete=settings.retain_on_delete,
         )
         self.cloud_image: CloudImageBuild | None = None

@@ -432,7 +432,7 @@ class Operations(Construct):
                     function.metric_duration(period=minute, statistic=cloudwatch.Stats.p(50)),
                     function.metric_duration(period=minute, statistic=cloudwatch.Stats.p(99)),
                 ],
-                left_annotations=[line("timeout", settings.timeout.to_milliseconds())],
+                left_annotations=[line("timeout", Duration.seconds(settings.timeout_seconds).to_milliseconds())],
             ),
             graph(
                 "Function errors and throttles",

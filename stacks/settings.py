@@ -10,10 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, TypeVar
-
-if TYPE_CHECKING:
-    from aws_cdk import Duration
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -140,13 +137,6 @@ class Settings:
     def ses_identity(self) -> str:
         """The SES identity mail is sent from: the sender address itself unless a domain is configured."""
         return self.sender_identity or self.sender
-
-    @property
-    def timeout(self) -> Duration:
-        # Imported here: the CDK starts a Node.js process, which tools that only read settings do not need.
-        from aws_cdk import Duration
-
-        return Duration.seconds(self.timeout_seconds)
 
     @property
     def builds_in_the_cloud(self) -> bool:

@@ -12,7 +12,6 @@ credentials and only read (`AWS_OPERATIONS` lists every call; a test proves none
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shlex
@@ -22,18 +21,15 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 from rich.console import Console
 from rich.text import Text
 
+from stacks.settings import Settings, SettingsError
 from tools import ses_quota
-
-if TYPE_CHECKING:
-    from stacks.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -682,29 +678,14 @@ def run_preflight(
     return True
 
 
-def settings_module() -> ModuleType:
-    """stacks/settings.py, loaded alone: the stacks package would start the CDK's Node.js process (4 s)."""
-    loaded = sys.modules.get("stacks.settings")
-    if loaded is not None:
-        return loaded
-    spec = importlib.util.spec_from_file_location("stacks.settings", ROOT / "stacks" / "settings.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -> int:
     console = console or Console(highlight=False)
-    settings_types = settings_module()
     try:
         invocation = parse_cdk_args(sys.argv[1:] if argv is None else argv)
         project = _json_file(ROOT / "cdk.json")
-        settings: Settings = settings_types.Settings.from_context(merged_context(ROOT, invocation.context, Path.home()))
+        settings = Settings.from_context(merged_context(ROOT, invocation.context, Path.home()))
         session = boto3.Session(profile_name=invocation.profile)
-    except (UsageError, settings_types.SettingsError, BotoCoreError) as error:
+    except (UsageError, SettingsError, BotoCoreError) as error:
         console.print(Text(f"error: {error}", "bold red"), soft_wrap=True)
         return 2
     assembly_dir = ROOT / (invocation.output or project.get("output") or "cdk.out")
