@@ -11,7 +11,7 @@ from aws_cdk.app_staging_synthesizer_alpha import AppStagingSynthesizer, IStagin
 from stacks.deployer_stack import DeployerStack
 from stacks.function_stack import FunctionStack
 from stacks.registry_stack import RegistryStack
-from stacks.settings import APP_NAME, Settings
+from stacks.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -28,17 +28,17 @@ def build_stacks(app: App, settings: Settings) -> Stacks:
     With `github_repository` set, a third stack holds the role that repository's deploy workflow uses.
     """
     env = Environment(account=settings.account, region=settings.region)
-    prefix = f"{APP_NAME}-{settings.stage}"
+    names = settings.stack_names
     registry = RegistryStack(
         app,
-        f"{prefix}-registry",
+        names.registry,
         settings=settings,
         env=env,
         description="Private ECR repository of the inbox mailer's function image",
     )
     function = FunctionStack(
         app,
-        f"{prefix}-function",
+        names.function,
         settings=settings,
         env=env,
         description="Inbox bucket, queue and the mailer function built from lambda_image/",
@@ -52,7 +52,7 @@ def build_stacks(app: App, settings: Settings) -> Stacks:
     if settings.github_subject is not None:
         deployer = DeployerStack(
             app,
-            f"{prefix}-deployer",
+            names.deployer,
             settings=settings,
             subject_repository=settings.github_subject,
             env=env,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aws_cdk import Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ecr_assets as ecr_assets
@@ -14,16 +12,15 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ses as ses
 from constructs import Construct
 
+from inbox_mailer.contract import METRICS_NAMESPACE, SERVICE_NAME
+from stacks import IMAGE_DIRECTORY as IMAGE_DIRECTORY
 from stacks.compliance import acknowledge, skip_checkov
 from stacks.inbox import Inbox
 from stacks.settings import Settings
 
 # The one place the CPU architecture is decided: the function runs on it and the image is built for it.
 ARCHITECTURE = lambda_.Architecture.ARM_64
-IMAGE_DIRECTORY = Path(__file__).resolve().parent.parent / "lambda_image"
 SQS_BATCH_SIZE = 5
-SERVICE_NAME = "inbox-mailer"
-METRICS_NAMESPACE = "InboxMailer"
 SEND_ACTIONS = ("ses:SendEmail", "ses:SendRawEmail")
 READ_OBJECT_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion")
 IDEMPOTENCY_ACTIONS = ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")

@@ -19,11 +19,11 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from inbox_mailer.contract import APP_NAME, METRICS_NAMESPACE, SERVICE_NAME, UNEXPECTED_SKIPS, Metric
 from stacks.compliance import acknowledge
 from stacks.inbox import MAX_RECEIVE_COUNT, Inbox
-from stacks.mailer import METRICS_NAMESPACE, SERVICE_NAME, Mailer
-from stacks.metric_names import UNEXPECTED_SKIPS, Metric
-from stacks.settings import APP_NAME, Settings
+from stacks.mailer import Mailer
+from stacks.settings import Settings
 
 # Long enough to smooth one noisy minute, short enough that a person hears within minutes.
 ALARM_PERIOD = Duration.minutes(5)

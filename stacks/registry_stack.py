@@ -19,9 +19,10 @@ from aws_cdk.app_staging_synthesizer_alpha import (
 )
 from constructs import Construct
 
+from inbox_mailer.contract import APP_NAME
 from stacks.compliance import acknowledge
 from stacks.registry import Registry, publishing_role_name
-from stacks.settings import APP_NAME, Settings
+from stacks.settings import Settings
 
 
 def bootstrap_value(template: str) -> str:

@@ -12,19 +12,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
-T = TypeVar("T")
+from inbox_mailer.contract import (
+    APP_NAME,
+    MAX_LINK_EXPIRY_SECONDS,
+    SES_MAX_MESSAGE_BYTES,
+    SES_MAX_RECIPIENTS,
+    StackNames,
+    is_email_address,
+)
+from inbox_mailer.contract import SettingsError as SettingsError
 
-APP_NAME = "inbox-mailer"
+T = TypeVar("T")
 
 # Lambda's hard limit; the queue's visibility timeout is derived from this value elsewhere.
 MAX_TIMEOUT_SECONDS = 900
-# SES v2 SendEmail refuses messages above 40 MB after encoding.
-SES_MAX_MESSAGE_BYTES = 40 * 1024 * 1024
-SES_MAX_RECIPIENTS = 50
 # One topic's worth of people to wake; a larger team belongs on a team topic (alarm_topic_arn).
 MAX_ALARM_EMAILS = 10
-# A link signed with the function's temporary credentials dies with them; an hour is what can be promised.
-MAX_LINK_EXPIRY_SECONDS = 3600
 # Keeping fewer would let the lifecycle rule delete the image a rollback returns to.
 MIN_IMAGES_TO_KEEP = 3
 # Below this not even the mail's own text fits; every file would go as a link.
@@ -58,10 +61,6 @@ REMOVAL_POLICIES = ("retain", "destroy")
 # Where `cdk deploy` builds the function's image: with the local container engine, or in CodeBuild.
 IMAGE_BUILDS = ("local", "cloud")
 
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?P<domain>[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+)$"
-)
 _DOMAIN = re.compile(
     r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
@@ -92,10 +91,6 @@ def minimum_memory_mib(max_message_bytes: int) -> int:
     about 1.4 times its encoded size (1.9 times the file), rounded up here to twice.
     """
     return RUNTIME_MEMORY_MIB + -(-2 * max_message_bytes // (1024 * 1024))
-
-
-class SettingsError(ValueError):
-    """A setting has a value the app cannot use. The message is one line meant for the user."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,6 +132,10 @@ class Settings:
     def ses_identity(self) -> str:
         """The SES identity mail is sent from: the sender address itself unless a domain is configured."""
         return self.sender_identity or self.sender
+
+    @property
+    def stack_names(self) -> StackNames:
+        return StackNames.of_stage(self.stage)
 
     @property
     def builds_in_the_cloud(self) -> bool:
@@ -392,9 +391,7 @@ def _matching(pattern: re.Pattern[str]) -> Callable[[Any], str]:
 
 def _email(raw: Any) -> str:
     text = _text(raw)
-    match = _EMAIL.fullmatch(text)
-    # RFC 5321 limits; a top-level domain is never all digits.
-    if len(text) > 254 or not match or len(text.partition("@")[0]) > 64 or match["domain"].rsplit(".", 1)[1].isdigit():
+    if not is_email_address(text):
         raise ValueError(text)
     return text
 
@@ -410,7 +407,7 @@ def _identity_for(sender: str) -> Callable[[Any], str]:
     def parse(raw: Any) -> str:
         text = _text(raw)
         if text.lower() not in (sender.lower(), sender.partition("@")[2].lower()) or not (
-            _EMAIL.fullmatch(text) or _DOMAIN.fullmatch(text)
+            is_email_address(text) or _DOMAIN.fullmatch(text)
         ):
             raise ValueError(text)
         return text

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
 
-from stacks.settings import APP_NAME, Settings, SettingsError
+from stacks.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -40,18 +40,12 @@ class Target:
     """The deployed copy of the app a tool looks at."""
 
     stage: str
+    function_stack: str
+    registry_stack: str
     region: str | None
     profile: str | None
     # From the settings like the stage: each file is one mail to all of them, which is what SES's quota counts.
     recipients: tuple[str, ...]
-
-    @property
-    def function_stack(self) -> str:
-        return f"{APP_NAME}-{self.stage}-function"
-
-    @property
-    def registry_stack(self) -> str:
-        return f"{APP_NAME}-{self.stage}-registry"
 
 
 @dataclass(frozen=True)
@@ -102,7 +96,12 @@ def target_from(arguments: argparse.Namespace) -> Target:
     except SettingsError as error:
         raise ToolError(str(error)) from None
     return Target(
-        stage=settings.stage, region=settings.region, profile=arguments.profile, recipients=settings.recipients
+        stage=settings.stage,
+        function_stack=settings.stack_names.function,
+        registry_stack=settings.stack_names.registry,
+        region=settings.region,
+        profile=arguments.profile,
+        recipients=settings.recipients,
     )
 
 

@@ -6,19 +6,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-# SES v2 SendEmail accepts messages up to 40 MB after MIME encoding.
-SES_MAX_MESSAGE_BYTES = 40 * 1024 * 1024
-# SES refuses messages with more than 50 recipients.
-SES_MAX_RECIPIENTS = 50
-# A SigV4 presigned URL lives at most 7 days (and no longer than the credentials that signed it).
-MAX_LINK_EXPIRY_SECONDS = 7 * 24 * 3600
+from inbox_mailer.contract import (
+    MAX_LINK_EXPIRY_SECONDS,
+    SES_MAX_MESSAGE_BYTES,
+    SES_MAX_RECIPIENTS,
+    SettingsError,
+    is_email_address,
+)
 
-_EMAIL = re.compile(r"^[^@\s,<>]+@[^@\s,<>]+\.[^@\s,<>]+$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-
-
-class SettingsError(ValueError):
-    """A setting is missing or malformed; the message starts with the variable's name."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,7 +61,7 @@ def _required(environ: Mapping[str, str], name: str) -> str:
 
 def _email(environ: Mapping[str, str], name: str) -> str:
     value = _required(environ, name)
-    if not _EMAIL.match(value):
+    if not is_email_address(value):
         raise SettingsError(f"{name} is not an email address: {value!r}")
     return value
 
@@ -74,7 +70,7 @@ def _recipients(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
     addresses = [part.strip() for part in _required(environ, name).split(",")]
     if any(not address for address in addresses):
         raise SettingsError(f"{name} has an empty entry; expected comma-separated email addresses")
-    invalid = [address for address in addresses if not _EMAIL.match(address)]
+    invalid = [address for address in addresses if not is_email_address(address)]
     if invalid:
         raise SettingsError(f"{name} has entries that are not email addresses: {invalid!r}")
     unique = tuple(dict.fromkeys(addresses))

@@ -12,8 +12,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from inbox_mailer.contract import SettingsError
 from inbox_mailer.message import TIME_FORMAT
-from inbox_mailer.settings import MailerSettings, SettingsError
+from inbox_mailer.settings import MailerSettings
 from tests.handler.support import CONTRACT_ENV, RECIPIENTS, TABLE, Inbox, LambdaContext, sqs_event
 
 REQUIRED = [
@@ -46,7 +47,7 @@ MALFORMED = [
     ("MAX_MESSAGE_BYTES", str(40 * 1024 * 1024 + 1)),
     ("MAX_MESSAGE_BYTES", "-1"),
     ("LINK_EXPIRY_SECONDS", "1.5"),
-    ("LINK_EXPIRY_SECONDS", str(7 * 24 * 3600 + 1)),
+    ("LINK_EXPIRY_SECONDS", "3601"),
     ("QUEUE_URL", "inbox-uploads"),
     ("MAX_CONCURRENCY", "0"),
     ("MAX_CONCURRENCY", "two"),
