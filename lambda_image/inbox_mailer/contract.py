@@ -1,5 +1,7 @@
 """What the stacks, the function and the operator tools must agree on, stated once. Standard library only.
 
+- the function's environment: each setting's variable, how the stack writes it (`function_environment`) and how
+  the function reads it back at cold start (`MailerSettings.from_env`), so a renamed variable renames both sides;
 - the limits both sides rely on: SES's sizes and how long a download link can live;
 - the metric names the function emits and the dashboard and alarms watch;
 - the stack names the app deploys and the tools look up;
@@ -12,8 +14,10 @@ tools import it as `inbox_mailer.contract` too: `stacks/__init__.py` puts `lambd
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 APP_NAME = "inbox-mailer"
 
@@ -96,3 +100,142 @@ def is_email_address(text: str) -> bool:
         and len(text.partition("@")[0]) <= 64
         and not match["domain"].rsplit(".", 1)[1].isdigit()
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class MailerSettings:
+    """The function's settings, each carried by one environment variable (`ENVIRONMENT`).
+
+    The stack builds them, with CloudFormation tokens for the names not known before deploy, and writes them with
+    `function_environment`; the function reads them back at cold start with `from_env`, which checks every value.
+    """
+
+    sender_address: str
+    recipients: tuple[str, ...]
+    inbox_bucket: str
+    inbox_prefix: str
+    idempotency_table: str
+    idempotency_ttl_seconds: int
+    max_message_bytes: int
+    link_expiry_seconds: int
+    configuration_set: str
+    metrics_namespace: str
+    # The queue the function consumes: a throttled message is put back on it.
+    queue_url: str
+    # How many instances may send at once: each keeps to this share of the account's SES rate.
+    max_concurrency: int
+
+    def to_environment(self) -> dict[str, str]:
+        return {variable.name: _written(getattr(self, setting)) for setting, variable in ENVIRONMENT.items()}
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> MailerSettings:
+        """Read every setting from its variable; a missing or malformed one raises SettingsError naming it."""
+        values: dict[str, Any] = {}
+        for setting, variable in ENVIRONMENT.items():
+            raw = environ.get(variable.name, "").strip()
+            if not raw:
+                raise SettingsError(f"{variable.name} is not set")
+            values[setting] = variable.read(variable.name, raw)
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Variable:
+    """Where one of `MailerSettings` lives in the environment, and how the function reads it (name, raw) -> value."""
+
+    name: str
+    read: Callable[[str, str], Any]
+
+
+# Read by Powertools itself (the Logger's service and level, the service dimension of every metric), under
+# Powertools' own names.
+POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+POWERTOOLS_LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
+LOG_LEVEL = "INFO"
+
+
+def function_environment(settings: MailerSettings) -> dict[str, str]:
+    """Every variable the stack gives the function: its settings, and the service and log level for Powertools."""
+    return {**settings.to_environment(), POWERTOOLS_SERVICE_NAME: SERVICE_NAME, POWERTOOLS_LOG_LEVEL: LOG_LEVEL}
+
+
+def _written(value: str | int | tuple[str, ...]) -> str:
+    return ",".join(value) if isinstance(value, tuple) else str(value)
+
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def _text(name: str, raw: str) -> str:
+    return raw
+
+
+def _email(name: str, raw: str) -> str:
+    if not is_email_address(raw):
+        raise SettingsError(f"{name} is not an email address: {raw!r}")
+    return raw
+
+
+def _recipients(name: str, raw: str) -> tuple[str, ...]:
+    addresses = [part.strip() for part in raw.split(",")]
+    if any(not address for address in addresses):
+        raise SettingsError(f"{name} has an empty entry; expected comma-separated email addresses")
+    invalid = [address for address in addresses if not is_email_address(address)]
+    if invalid:
+        raise SettingsError(f"{name} has entries that are not email addresses: {invalid!r}")
+    unique = tuple(dict.fromkeys(addresses))
+    if len(unique) > SES_MAX_RECIPIENTS:
+        raise SettingsError(f"{name} has {len(unique)} addresses; SES accepts at most {SES_MAX_RECIPIENTS} per message")
+    return unique
+
+
+def _url(name: str, raw: str) -> str:
+    if not raw.startswith(("https://", "http://")):
+        raise SettingsError(f"{name} is not a queue URL: {raw!r}")
+    return raw
+
+
+def _bucket(name: str, raw: str) -> str:
+    if not _BUCKET.match(raw):
+        raise SettingsError(f"{name} is not a valid S3 bucket name: {raw!r}")
+    return raw
+
+
+def _prefix(name: str, raw: str) -> str:
+    # Without the trailing slash "incoming" would also match "incoming-old/...".
+    if raw.startswith("/") or not raw.endswith("/"):
+        raise SettingsError(f"{name} must be a folder prefix like 'incoming/', got {raw!r}")
+    return raw
+
+
+def _whole_number(minimum: int, maximum: int | None = None) -> Callable[[str, str], int]:
+    def read(name: str, raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(f"{name} is not an integer: {raw!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            upper = "" if maximum is None else f" and at most {maximum}"
+            raise SettingsError(f"{name} must be at least {minimum}{upper}, got {value}")
+        return value
+
+    return read
+
+
+# Each of MailerSettings' fields, in order, and the variable that carries it.
+ENVIRONMENT: dict[str, Variable] = {
+    "sender_address": Variable("SENDER_ADDRESS", _email),
+    "recipients": Variable("RECIPIENTS", _recipients),
+    "inbox_bucket": Variable("INBOX_BUCKET", _bucket),
+    "inbox_prefix": Variable("INBOX_PREFIX", _prefix),
+    "idempotency_table": Variable("IDEMPOTENCY_TABLE", _text),
+    "idempotency_ttl_seconds": Variable("IDEMPOTENCY_TTL_SECONDS", _whole_number(1)),
+    "max_message_bytes": Variable("MAX_MESSAGE_BYTES", _whole_number(1, SES_MAX_MESSAGE_BYTES)),
+    "link_expiry_seconds": Variable("LINK_EXPIRY_SECONDS", _whole_number(1, MAX_LINK_EXPIRY_SECONDS)),
+    "configuration_set": Variable("SES_CONFIGURATION_SET", _text),
+    # Powertools' name: the namespace is also passed to Metrics explicitly.
+    "metrics_namespace": Variable("POWERTOOLS_METRICS_NAMESPACE", _text),
+    "queue_url": Variable("QUEUE_URL", _url),
+    "max_concurrency": Variable("MAX_CONCURRENCY", _whole_number(1)),
+}

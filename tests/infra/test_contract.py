@@ -1,6 +1,7 @@
 """The contract (lambda_image/inbox_mailer/contract.py) is what the stacks, the function and the tools share.
 
-Importing it, or the deploy's settings, starts nothing; the app names its stacks and metrics from it.
+Importing it, or the deploy's settings, starts nothing; the app names its stacks, metrics and the function's
+environment from it, so a variable renamed there is renamed in the template and in the function alike.
 """
 
 from __future__ import annotations
@@ -8,11 +9,22 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
+from typing import Any
 
 import pytest
+from aws_cdk import App, Duration, Stack
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Template
 
+from inbox_mailer import contract
 from inbox_mailer.contract import UNEXPECTED_SKIPS, StackNames
-from tests.infra.conftest import ROOT, Synthesized
+from stacks.inbox import Inbox
+from stacks.mailer import Mailer
+from stacks.settings import Settings
+from tests.handler.support import CONTRACT_ENV
+from tests.infra.conftest import ROOT, Synthesized, cdk_json_context
 
 # Whatever starts the CDK's Node.js process (jsii) or would tie a cheap import to the CDK.
 CDK_MODULES = ("aws_cdk", "jsii", "constructs", "cdk_nag")
@@ -79,3 +91,33 @@ def test_the_app_names_its_stacks_as_the_contract_does(synthesized: Synthesized)
 
 def test_the_skips_alarmed_on_are_uploads_that_were_withdrawn_or_replaced() -> None:
     assert [str(m) for m in UNEXPECTED_SKIPS] == ["SkippedDeleted", "SkippedSuperseded"]
+
+
+def _environment(template: Template) -> dict[str, Any]:
+    (function,) = template.find_resources("AWS::Lambda::Function").values()
+    variables: dict[str, Any] = function["Properties"]["Environment"]["Variables"]
+    return variables
+
+
+def test_the_function_gets_exactly_the_variables_the_contract_writes(synthesized: Synthesized) -> None:
+    # CONTRACT_ENV, which the handler's tests run with, is written by the same contract function as the stack's
+    assert list(_environment(synthesized.function)) == list(CONTRACT_ENV)
+
+
+def test_a_variable_renamed_in_the_contract_is_renamed_in_the_template(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN the contract naming max_concurrency's variable SENDS_AT_ONCE
+    renamed = replace(contract.ENVIRONMENT["max_concurrency"], name="SENDS_AT_ONCE")
+    monkeypatch.setitem(contract.ENVIRONMENT, "max_concurrency", renamed)
+
+    # WHEN the mailer is built (with cdk.json's flags, in a bare stack, from an existing image: only its environment
+    # matters here)
+    stack = Stack(App(context=cdk_json_context()))
+    inbox = Inbox(stack, "Inbox", prefix="incoming/", consumer_timeout=Duration.seconds(60), retain_on_delete=False)
+    image = lambda_.DockerImageCode.from_ecr(ecr.Repository.from_repository_name(stack, "Images", "mailer"))
+    Mailer(stack, "Mailer", settings=Settings(max_concurrency=7), inbox=inbox, image=image)
+
+    # THEN the template carries the value under the new name only (tests/handler/test_settings.py: and the function
+    # reads it from there)
+    variables = _environment(Template.from_stack(stack))
+    assert variables["SENDS_AT_ONCE"] == "7"
+    assert "MAX_CONCURRENCY" not in variables
