@@ -5,9 +5,9 @@
     python -m tools.preflight [-c key=value ...] [--profile NAME] [-o ASSEMBLY_DIR]
 
 It prints one line per check, in order, with ✔ or ✘ and, under each ✘, the exact fix; it exits 1 when any
-check failed, so that nothing is built or deployed. The settings are those the deploy gets: cdk.json's
-context with every `-c key=value` merged over it, the way the CDK CLI does. The AWS checks use the caller's
-credentials and only read (`AWS_OPERATIONS` lists every call; a test proves none is a write).
+check failed, so that nothing is built or deployed. The settings are those the deploy gets, read the way the
+CDK CLI reads them (tools/deploy_settings.py). The AWS checks use the caller's credentials and only read
+(`AWS_OPERATIONS` lists every call; a test proves none is a write).
 """
 
 from __future__ import annotations
@@ -29,9 +29,8 @@ from rich.console import Console
 from rich.text import Text
 
 from stacks.settings import Settings, SettingsError
-from tools import ses_quota
-
-ROOT = Path(__file__).resolve().parent.parent
+from tools import deploy_settings, ses_quota
+from tools.deploy_settings import UsageError
 
 # Every AWS call the checks can make, as IAM names; all of them read (tests/tools/test_preflight_aws.py).
 AWS_OPERATIONS = (
@@ -60,10 +59,6 @@ INDEX_MEDIA_TYPES = (
 CLOUD_BUILD_HINT = "or build the image in the cloud instead: -c image_build=cloud"
 
 
-class UsageError(ValueError):
-    """The command line cannot be read; the message is one line for the user."""
-
-
 class CheckError(Exception):
     """A check found a problem; `fix` is what the user types or does about it."""
 
@@ -86,56 +81,11 @@ def command(*words: str) -> str:
     return f"`{shlex.join(words)}`"
 
 
-# --- Command line: the same settings the deploy gets --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Invocation:
-    context: dict[str, str]
-    profile: str | None
-    output: str | None
-
-
-def parse_cdk_args(args: Sequence[str]) -> Invocation:
-    """Read the `cdk` options that matter here from ARGS; the others (e.g. --require-approval) are ignored.
-
-    `-c`/`--context key=value` splits at the first '=' like the CDK CLI; the value stays a string.
-    """
-    context: dict[str, str] = {}
-    options: dict[str, str] = {}
-    names = {"-c": "context", "--context": "context", "--profile": "profile", "-o": "output", "--output": "output"}
-    words = iter(args)
-    for word in words:
-        name, inline, value = word.partition("=")
-        if name not in names:
-            continue
-        if not inline:
-            value = next(words, "")
-        if names[name] != "context":
-            options[names[name]] = value
-            continue
-        key, assignment, context_value = value.partition("=")
-        if not assignment:
-            raise UsageError(f"Context argument is not an assignment (key=value): {value!r}.")
-        context[key] = context_value
-    return Invocation(context=context, profile=options.get("profile"), output=options.get("output"))
-
-
 def _json_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return loaded
-
-
-def merged_context(project: Path, command_line: Mapping[str, str], home: Path) -> dict[str, Any]:
-    """Context in the CDK CLI's precedence: command line, then cdk.json, cdk.context.json, ~/.cdk.json."""
-    return {
-        **_json_file(home / ".cdk.json").get("context", {}),
-        **_json_file(project / "cdk.context.json"),
-        **_json_file(project / "cdk.json").get("context", {}),
-        **command_line,
-    }
 
 
 # --- The synthesized assembly: what the deploy will need ---------------------------------------------------
@@ -681,14 +631,12 @@ def run_preflight(
 def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -> int:
     console = console or Console(highlight=False)
     try:
-        invocation = parse_cdk_args(sys.argv[1:] if argv is None else argv)
-        project = _json_file(ROOT / "cdk.json")
-        settings = Settings.from_context(merged_context(ROOT, invocation.context, Path.home()))
-        session = boto3.Session(profile_name=invocation.profile)
+        deploy = deploy_settings.read(sys.argv[1:] if argv is None else argv)
+        session = boto3.Session(profile_name=deploy.profile)
     except (UsageError, SettingsError, BotoCoreError) as error:
         console.print(Text(f"error: {error}", "bold red"), soft_wrap=True)
         return 2
-    assembly_dir = ROOT / (invocation.output or project.get("output") or "cdk.out")
+    settings, assembly_dir = deploy.settings, deploy.assembly_directory
     engine = Engine(os.environ.get("CDK_DOCKER") or "docker")
     console.print(Text(f"Preflight of stage {settings.stage} ({assembly_dir.name}):", "bold"))
     # The setting arrives with the cloud build; until then every build is local.
