@@ -345,9 +345,14 @@ def _github_oidc_provider_arn(repository: str | None, account: str | None) -> Ca
     return parse
 
 
+# Plain keys the CDK CLI itself writes into cdk.context.json (`cdk acknowledge`, `cdk cli-telemetry`) and hands the
+# app with the rest of the context.
+CDK_CLI_KEYS = ("acknowledged-issue-numbers", "cli-telemetry")
+
+
 def _is_setting_key(key: str) -> bool:
     # CDK's own context keys are namespaced ('@aws-cdk/...', 'aws:cdk:...'); ours are plain words.
-    return not any(ch in key for ch in "@:/")
+    return not any(ch in key for ch in "@:/") and key not in CDK_CLI_KEYS
 
 
 class _Reader:

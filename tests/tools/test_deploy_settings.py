@@ -17,7 +17,7 @@ from rich.console import Console
 
 from checks.cdk_cli import NODE_BIN, cdk_env
 from inbox_mailer.contract import StackNames
-from stacks.settings import Settings
+from stacks.settings import CDK_CLI_KEYS, Settings
 from tests.tools.support import moto_clients
 from tools import deploy_settings, preflight, redrive, status
 from tools.deploy_settings import UsageError, merged_context, parse_cdk_args
@@ -113,6 +113,21 @@ def test_every_tool_finds_the_stacks_the_cli_would_deploy(
     assert _stack_named_by(capsys) == expected.function
     assert run(lambda args: redrive.main(args, clients=moto_clients(), console=console), argv) == 1
     assert _stack_named_by(capsys) == expected.function
+
+
+def test_what_the_cli_keeps_in_cdk_context_json_for_itself_is_no_setting(tmp_path: Path) -> None:
+    # GIVEN a project where someone ran `cdk acknowledge` and `cdk cli-telemetry --disable`
+    project = tmp_path / "project"
+    _write(project / "cdk.json", {"app": "false", "context": {"stage": "qa"}})
+    for command in (["acknowledge", "31061"], ["cli-telemetry", "--disable"]):
+        subprocess.run(
+            [str(NODE_BIN / "cdk"), *command, "--no-notices"],
+            cwd=project, env=cdk_env(HOME=str(tmp_path)), capture_output=True, timeout=120, check=True,
+        )  # fmt: skip
+    assert set(json.loads((project / "cdk.context.json").read_text())) == set(CDK_CLI_KEYS)
+
+    # WHEN the deploy's settings are read THEN those keys are the CLI's, not unknown settings
+    assert deploy_settings.read([], project=project, home=tmp_path).settings.stage == "qa"
 
 
 def test_profile_and_output_come_from_the_command_line_then_cdk_json_then_home(tmp_path: Path) -> None:
