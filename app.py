@@ -7,7 +7,7 @@ import sys
 
 from aws_cdk import App
 
-from stacks import build_stacks
+from stacks.app import build_stacks
 from stacks.compliance import attach_checks
 from stacks.settings import Settings, SettingsError
 

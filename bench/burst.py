@@ -184,10 +184,10 @@ def run_scenario(scenario: Scenario) -> dict[str, Any]:
     from moto import mock_aws
 
     from inbox_mailer import processing
+    from inbox_mailer.contract import MailerSettings
     from inbox_mailer.pacing import SendPacer, account_max_send_rate
     from inbox_mailer.persistence import DurableDynamoDBPersistenceLayer
     from inbox_mailer.processing import THROTTLED_ATTRIBUTE, Mailer
-    from inbox_mailer.settings import MailerSettings
 
     max_receive_count = _stack_constant("inbox.py", "MAX_RECEIVE_COUNT")
     visibility_factor = _stack_constant("inbox.py", "VISIBILITY_TIMEOUT_FACTOR")

@@ -185,7 +185,7 @@ def prepare(target: Target) -> Path:
     shutil.copytree(ROOT, work, ignore=shutil.ignore_patterns(*NOT_COPIED, "__pycache__", ".*_cache", ".hypothesis"))
     pyproject = (work / "pyproject.toml").read_text(encoding="utf-8")
     if target.mutated.startswith("src/"):
-        # stacks/metric_names.py reads the mailer's names from lambda_image/: that copy stays, unmutated.
+        # The stacks import inbox_mailer.contract from lambda_image/ (stacks/__init__.py): that copy stays, unmutated.
         shutil.copytree(work / "lambda_image", work / "src")
         pyproject = pyproject.replace('pythonpath = [".", "lambda_image"]', 'pythonpath = [".", "src"]')
     mutated_top = target.mutated.split("/")[0]

@@ -18,10 +18,10 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
+from inbox_mailer.contract import MailerSettings
 from inbox_mailer.pacing import SendPacer, account_max_send_rate
 from inbox_mailer.persistence import DurableDynamoDBPersistenceLayer
 from inbox_mailer.processing import Mailer
-from inbox_mailer.settings import MailerSettings
 
 SETTINGS = MailerSettings.from_env(os.environ)
 

@@ -1,61 +1,21 @@
-"""The stacks of the app and how they are put together."""
+"""The app's infrastructure: one module per unit (inbox, mailer, registry, ...), composed in `stacks.app`.
+
+Importing this package, or `stacks.settings`, starts nothing: the CDK (and its Node.js process) is imported only by
+the modules that build constructs. What the package does on import is make the function's own package importable:
+`inbox_mailer.contract`, the names and limits the stacks share with the function, lives in `lambda_image/` so that
+the image copies it with the rest of the function's code.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import cast
+import sys
+from pathlib import Path
 
-from aws_cdk import App, Environment
-from aws_cdk.app_staging_synthesizer_alpha import AppStagingSynthesizer, IStagingResources
+# The function's image is built from this folder; its `inbox_mailer` package is importable from here on.
+IMAGE_DIRECTORY = Path(__file__).resolve().parent.parent / "lambda_image"
+# Appended, not inserted: where the tests (pyproject.toml) or a mutation run already put an `inbox_mailer`, that one
+# stays the one imported.
+if str(IMAGE_DIRECTORY) not in sys.path:
+    sys.path.append(str(IMAGE_DIRECTORY))
 
-from stacks.deployer_stack import DeployerStack
-from stacks.function_stack import FunctionStack
-from stacks.registry_stack import RegistryStack
-from stacks.settings import APP_NAME, Settings
-
-
-@dataclass(frozen=True)
-class Stacks:
-    registry: RegistryStack
-    function: FunctionStack
-    # Only when `github_repository` is set: the role GitHub Actions deploys with.
-    deployer: DeployerStack | None = None
-
-
-def build_stacks(app: App, settings: Settings) -> Stacks:
-    """Add the stacks to `app`: the function stack's image is staged in the registry stack's repository.
-
-    With `github_repository` set, a third stack holds the role that repository's deploy workflow uses.
-    """
-    env = Environment(account=settings.account, region=settings.region)
-    prefix = f"{APP_NAME}-{settings.stage}"
-    registry = RegistryStack(
-        app,
-        f"{prefix}-registry",
-        settings=settings,
-        env=env,
-        description="Private ECR repository of the inbox mailer's function image",
-    )
-    function = FunctionStack(
-        app,
-        f"{prefix}-function",
-        settings=settings,
-        env=env,
-        description="Inbox bucket, queue and the mailer function built from lambda_image/",
-        # jsii calls the staging methods with one struct argument, which mypy cannot match to the protocol.
-        synthesizer=AppStagingSynthesizer.custom_resources(resources=cast(IStagingResources, registry)),
-    )
-    # The local build pushes between the two stacks (the synthesizer orders them); the cloud build pushes while
-    # the function stack deploys, into a repository that must exist by then.
-    function.add_stack_dependency(registry, "the function's image is pushed to the registry's repository")
-    deployer = None
-    if settings.github_subject is not None:
-        deployer = DeployerStack(
-            app,
-            f"{prefix}-deployer",
-            settings=settings,
-            subject_repository=settings.github_subject,
-            env=env,
-            description=f"Role for GitHub Actions of {settings.github_repository} to deploy the {settings.stage} stage",
-        )
-    return Stacks(registry=registry, function=function, deployer=deployer)
+__all__ = ["IMAGE_DIRECTORY"]

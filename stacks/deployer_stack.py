@@ -11,10 +11,11 @@ from typing import Any
 from aws_cdk import CfnOutput, DefaultStackSynthesizer, Fn, Stack
 from constructs import Construct
 
+from inbox_mailer.contract import APP_NAME
 from stacks.deployer import GitHubDeployRole
 from stacks.registry import publishing_role_name
 from stacks.registry_stack import bootstrap_value
-from stacks.settings import APP_NAME, Settings
+from stacks.settings import Settings
 
 # The GitHub environment variable the deploy workflow reads the role ARN from.
 ROLE_ARN_VARIABLE = "AWS_DEPLOY_ROLE_ARN"

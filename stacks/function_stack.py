@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
@@ -17,6 +17,7 @@ from stacks.cloud_image import CloudImageBuild
 from stacks.inbox import Inbox
 from stacks.mailer import ARCHITECTURE, IMAGE_DIRECTORY, Mailer, local_image
 from stacks.operations import Operations
+from stacks.removal import removal_for
 from stacks.settings import Settings
 
 
@@ -27,8 +28,8 @@ class FunctionStack(Stack):
             self,
             "Inbox",
             prefix=settings.inbox_prefix,
-            consumer_timeout=settings.timeout,
-            removal=settings.removal,
+            consumer_timeout=Duration.seconds(settings.timeout_seconds),
+            removal=removal_for(settings.removal_policy),
         )
         self.cloud_image: CloudImageBuild | None = None
         image: lambda_.DockerImageCode
@@ -41,7 +42,7 @@ class FunctionStack(Stack):
                 # The registry stack's repository, by its fixed name: no export ties the two stacks together.
                 repository=ecr.Repository.from_repository_name(self, "Repository", settings.repository_name),
                 log_retention_days=settings.log_retention_days,
-                removal=settings.removal,
+                removal=removal_for(settings.removal_policy),
             )
             image = self.cloud_image.code
         else:

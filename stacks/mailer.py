@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aws_cdk import Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ecr_assets as ecr_assets
@@ -14,16 +12,16 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ses as ses
 from constructs import Construct
 
+from inbox_mailer.contract import METRICS_NAMESPACE, MailerSettings, function_environment
+from stacks import IMAGE_DIRECTORY as IMAGE_DIRECTORY
 from stacks.compliance import acknowledge
 from stacks.inbox import Inbox
+from stacks.removal import removal_for
 from stacks.settings import Settings
 
 # The one place the CPU architecture is decided: the function runs on it and the image is built for it.
 ARCHITECTURE = lambda_.Architecture.ARM_64
-IMAGE_DIRECTORY = Path(__file__).resolve().parent.parent / "lambda_image"
 SQS_BATCH_SIZE = 5
-SERVICE_NAME = "inbox-mailer"
-METRICS_NAMESPACE = "InboxMailer"
 SEND_ACTIONS = ("ses:SendEmail", "ses:SendRawEmail")
 READ_OBJECT_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion")
 IDEMPOTENCY_ACTIONS = ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
@@ -61,7 +59,7 @@ class Mailer(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
 
-        self.log_group = logs.LogGroup(self, "LogGroup", removal_policy=settings.removal.policy)
+        self.log_group = logs.LogGroup(self, "LogGroup", removal_policy=removal_for(settings.removal_policy).policy)
         # Set on the resource itself: the settings already hold one of CloudWatch's allowed day counts.
         cfn_log_group: logs.CfnLogGroup = self.log_group.node.default_child  # type: ignore[assignment]
         cfn_log_group.retention_in_days = settings.log_retention_days
@@ -163,22 +161,23 @@ class Mailer(Construct):
             log_group=self.log_group,
             tracing=lambda_.Tracing.ACTIVE,
             reserved_concurrent_executions=settings.reserved_concurrency,
-            environment={
-                "SENDER_ADDRESS": settings.sender,
-                "RECIPIENTS": ",".join(settings.recipients),
-                "INBOX_BUCKET": inbox.bucket.bucket_name,
-                "INBOX_PREFIX": inbox.prefix,
-                "IDEMPOTENCY_TABLE": self.idempotency_table.table_name,
-                "IDEMPOTENCY_TTL_SECONDS": str(int(idempotency_ttl.to_seconds())),
-                "MAX_MESSAGE_BYTES": str(settings.max_message_bytes),
-                "LINK_EXPIRY_SECONDS": str(settings.link_expiry_seconds),
-                "SES_CONFIGURATION_SET": self.configuration_set.configuration_set_name,
-                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                "POWERTOOLS_LOG_LEVEL": "INFO",
-                "QUEUE_URL": inbox.queue.queue_url,
-                "MAX_CONCURRENCY": str(settings.max_concurrency),
-            },
+            # Named and written by the contract, which the function reads them back with at cold start.
+            environment=function_environment(
+                MailerSettings(
+                    sender_address=settings.sender,
+                    recipients=settings.recipients,
+                    inbox_bucket=inbox.bucket.bucket_name,
+                    inbox_prefix=inbox.prefix,
+                    idempotency_table=self.idempotency_table.table_name,
+                    idempotency_ttl_seconds=int(idempotency_ttl.to_seconds()),
+                    max_message_bytes=settings.max_message_bytes,
+                    link_expiry_seconds=settings.link_expiry_seconds,
+                    configuration_set=self.configuration_set.configuration_set_name,
+                    metrics_namespace=METRICS_NAMESPACE,
+                    queue_url=inbox.queue.queue_url,
+                    max_concurrency=settings.max_concurrency,
+                )
+            ),
         )
         self.event_source = event_sources.SqsEventSource(
             inbox.queue,

@@ -19,11 +19,12 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from inbox_mailer.contract import APP_NAME, METRICS_NAMESPACE, SERVICE_NAME, UNEXPECTED_SKIPS, Metric
 from stacks.compliance import acknowledge
 from stacks.inbox import MAX_RECEIVE_COUNT, Inbox
-from stacks.mailer import METRICS_NAMESPACE, SERVICE_NAME, Mailer
-from stacks.metric_names import UNEXPECTED_SKIPS, Metric
-from stacks.settings import APP_NAME, Settings
+from stacks.mailer import Mailer
+from stacks.removal import removal_for
+from stacks.settings import Settings
 
 # Long enough to smooth one noisy minute, short enough that a person hears within minutes.
 ALARM_PERIOD = Duration.minutes(5)
@@ -248,7 +249,7 @@ class Operations(Construct):
             "AlarmTopicKey",
             description="Encrypts the inbox mailer's alarm topic",
             enable_key_rotation=True,
-            removal_policy=settings.removal.policy,
+            removal_policy=removal_for(settings.removal_policy).policy,
         )
         for sid, (service, source_arn) in publishers.items():
             # SNS asks KMS for a data key and decrypts it on the publisher's behalf.
@@ -432,7 +433,7 @@ class Operations(Construct):
                     function.metric_duration(period=minute, statistic=cloudwatch.Stats.p(50)),
                     function.metric_duration(period=minute, statistic=cloudwatch.Stats.p(99)),
                 ],
-                left_annotations=[line("timeout", settings.timeout.to_milliseconds())],
+                left_annotations=[line("timeout", Duration.seconds(settings.timeout_seconds).to_milliseconds())],
             ),
             graph(
                 "Function errors and throttles",

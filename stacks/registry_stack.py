@@ -19,9 +19,11 @@ from aws_cdk.app_staging_synthesizer_alpha import (
 )
 from constructs import Construct
 
+from inbox_mailer.contract import APP_NAME
 from stacks.compliance import acknowledge
 from stacks.registry import Registry, publishing_role_name
-from stacks.settings import APP_NAME, Settings
+from stacks.removal import removal_for
+from stacks.settings import Settings
 
 
 def bootstrap_value(template: str) -> str:
@@ -41,7 +43,7 @@ class RegistryStack(Stack):
             repository_name=settings.repository_name,
             publishing_role_name=publishing_role_name(APP_NAME, settings.stage, self.region),
             images_to_keep=settings.images_to_keep,
-            removal=settings.removal,
+            removal=removal_for(settings.removal_policy),
         )
         acknowledge(
             self.registry.publishing_role.node.find_child("DefaultPolicy"),

@@ -10,26 +10,24 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-if TYPE_CHECKING:
-    from aws_cdk import Duration
-
-    from stacks.removal import Removal
+from inbox_mailer.contract import (
+    APP_NAME,
+    MAX_LINK_EXPIRY_SECONDS,
+    SES_MAX_MESSAGE_BYTES,
+    SES_MAX_RECIPIENTS,
+    StackNames,
+    is_email_address,
+)
+from inbox_mailer.contract import SettingsError as SettingsError
 
 T = TypeVar("T")
 
-APP_NAME = "inbox-mailer"
-
 # Lambda's hard limit; the queue's visibility timeout is derived from this value elsewhere.
 MAX_TIMEOUT_SECONDS = 900
-# SES v2 SendEmail refuses messages above 40 MB after encoding.
-SES_MAX_MESSAGE_BYTES = 40 * 1024 * 1024
-SES_MAX_RECIPIENTS = 50
 # One topic's worth of people to wake; a larger team belongs on a team topic (alarm_topic_arn).
 MAX_ALARM_EMAILS = 10
-# A link signed with the function's temporary credentials dies with them; an hour is what can be promised.
-MAX_LINK_EXPIRY_SECONDS = 3600
 # Keeping fewer would let the lifecycle rule delete the image a rollback returns to.
 MIN_IMAGES_TO_KEEP = 3
 # Below this not even the mail's own text fits; every file would go as a link.
@@ -63,10 +61,6 @@ REMOVAL_POLICIES = ("retain", "destroy")
 # Where `cdk deploy` builds the function's image: with the local container engine, or in CodeBuild.
 IMAGE_BUILDS = ("local", "cloud")
 
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?P<domain>[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+)$"
-)
 _DOMAIN = re.compile(
     r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
@@ -97,10 +91,6 @@ def minimum_memory_mib(max_message_bytes: int) -> int:
     about 1.4 times its encoded size (1.9 times the file), rounded up here to twice.
     """
     return RUNTIME_MEMORY_MIB + -(-2 * max_message_bytes // (1024 * 1024))
-
-
-class SettingsError(ValueError):
-    """A setting has a value the app cannot use. The message is one line meant for the user."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -144,23 +134,12 @@ class Settings:
         return self.sender_identity or self.sender
 
     @property
-    def timeout(self) -> Duration:
-        # Imported here: the CDK starts a Node.js process, which tools that only read settings do not need.
-        from aws_cdk import Duration
-
-        return Duration.seconds(self.timeout_seconds)
+    def stack_names(self) -> StackNames:
+        return StackNames.of_stage(self.stage)
 
     @property
     def builds_in_the_cloud(self) -> bool:
         return self.image_build == "cloud"
-
-    @property
-    def removal(self) -> Removal:
-        """What deleting the stacks does to the resources that hold data (stacks/removal.py)."""
-        # Imported here, like `timeout`: tools that only read settings need no CDK.
-        from stacks.removal import removal_for
-
-        return removal_for(self.removal_policy)
 
     @classmethod
     def setting_names(cls) -> tuple[str, ...]:
@@ -362,9 +341,14 @@ def _github_oidc_provider_arn(repository: str | None, account: str | None) -> Ca
     return parse
 
 
+# Plain keys the CDK CLI itself writes into cdk.context.json (`cdk acknowledge`, `cdk cli-telemetry`) and hands the
+# app with the rest of the context.
+CDK_CLI_KEYS = ("acknowledged-issue-numbers", "cli-telemetry")
+
+
 def _is_setting_key(key: str) -> bool:
     # CDK's own context keys are namespaced ('@aws-cdk/...', 'aws:cdk:...'); ours are plain words.
-    return not any(ch in key for ch in "@:/")
+    return not any(ch in key for ch in "@:/") and key not in CDK_CLI_KEYS
 
 
 class _Reader:
@@ -408,9 +392,7 @@ def _matching(pattern: re.Pattern[str]) -> Callable[[Any], str]:
 
 def _email(raw: Any) -> str:
     text = _text(raw)
-    match = _EMAIL.fullmatch(text)
-    # RFC 5321 limits; a top-level domain is never all digits.
-    if len(text) > 254 or not match or len(text.partition("@")[0]) > 64 or match["domain"].rsplit(".", 1)[1].isdigit():
+    if not is_email_address(text):
         raise ValueError(text)
     return text
 
@@ -426,7 +408,7 @@ def _identity_for(sender: str) -> Callable[[Any], str]:
     def parse(raw: Any) -> str:
         text = _text(raw)
         if text.lower() not in (sender.lower(), sender.partition("@")[2].lower()) or not (
-            _EMAIL.fullmatch(text) or _DOMAIN.fullmatch(text)
+            is_email_address(text) or _DOMAIN.fullmatch(text)
         ):
             raise ValueError(text)
         return text

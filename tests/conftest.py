@@ -19,7 +19,7 @@ from aws_cdk.cx_api import CloudAssembly
 from constructs import IConstruct
 from hypothesis import settings
 
-from stacks import Stacks, build_stacks
+from stacks.app import Stacks, build_stacks
 from stacks.compliance import attach_checks
 from stacks.settings import Settings
 

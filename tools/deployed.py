@@ -1,23 +1,24 @@
 """What the operator tools share: which deployed stacks to look at, their AWS clients, and one-line failures.
 
 The tools take the same CDK options as `make deploy` (`-c stage=prod`, `-c region=...`, `--profile NAME`), read
-the settings the way the app does (cdk.json, then `-c` overrides) and find the stacks by their names.
+the settings the way the CDK CLI gives them to the app (tools/deploy_settings.py) and find the stacks by the names
+the app gives them.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
 
-from stacks.settings import APP_NAME, Settings, SettingsError
+from stacks.settings import SettingsError
+from tools import deploy_settings
+from tools.deploy_settings import UsageError
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_sesv2 import SESV2Client
     from mypy_boto3_sqs import SQSClient
-
-CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
 
 
 class ToolError(Exception):
@@ -40,18 +39,12 @@ class Target:
     """The deployed copy of the app a tool looks at."""
 
     stage: str
+    function_stack: str
+    registry_stack: str
     region: str | None
     profile: str | None
     # From the settings like the stage: each file is one mail to all of them, which is what SES's quota counts.
     recipients: tuple[str, ...]
-
-    @property
-    def function_stack(self) -> str:
-        return f"{APP_NAME}-{self.stage}-function"
-
-    @property
-    def registry_stack(self) -> str:
-        return f"{APP_NAME}-{self.stage}-registry"
 
 
 @dataclass(frozen=True)
@@ -83,26 +76,28 @@ class Clients:
 
 
 def argument_parser(description: str) -> argparse.ArgumentParser:
-    """A parser that understands the CDK options passed through `ARGS` and ignores the others."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE", help="a CDK setting")
-    parser.add_argument("--profile", help="the AWS profile to use")
-    return parser
+    """A parser for a tool's own options; the CDK options in `ARGS` are left to `target_from`."""
+    return argparse.ArgumentParser(
+        description=description,
+        epilog="CDK options (-c KEY=VALUE, --profile NAME) are read as `cdk deploy` reads them, together with "
+        "cdk.json, cdk.context.json and ~/.cdk.json.",
+    )
 
 
-def target_from(arguments: argparse.Namespace) -> Target:
-    context: dict[str, Any] = json.loads(CDK_JSON.read_text(encoding="utf-8")).get("context", {})
-    for pair in arguments.context:
-        key, separator, value = pair.partition("=")
-        if not separator:
-            raise ToolError(f"Expected -c KEY=VALUE, got '-c {pair}'.")
-        context[key.strip()] = value
+def target_from(args: Sequence[str]) -> Target:
+    """The deployed copy a `cdk deploy` with the same options would have made."""
     try:
-        settings = Settings.from_context(context)
-    except SettingsError as error:
+        deploy = deploy_settings.read(args)
+    except (UsageError, SettingsError) as error:
         raise ToolError(str(error)) from None
+    settings = deploy.settings
     return Target(
-        stage=settings.stage, region=settings.region, profile=arguments.profile, recipients=settings.recipients
+        stage=settings.stage,
+        function_stack=settings.stack_names.function,
+        registry_stack=settings.stack_names.registry,
+        region=settings.region,
+        profile=deploy.profile,
+        recipients=settings.recipients,
     )
 
 

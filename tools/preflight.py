@@ -5,14 +5,13 @@
     python -m tools.preflight [-c key=value ...] [--profile NAME] [-o ASSEMBLY_DIR]
 
 It prints one line per check, in order, with ✔ or ✘ and, under each ✘, the exact fix; it exits 1 when any
-check failed, so that nothing is built or deployed. The settings are those the deploy gets: cdk.json's
-context with every `-c key=value` merged over it, the way the CDK CLI does. The AWS checks use the caller's
-credentials and only read (`AWS_OPERATIONS` lists every call; a test proves none is a write).
+check failed, so that nothing is built or deployed. The settings are those the deploy gets, read the way the
+CDK CLI reads them (tools/deploy_settings.py). The AWS checks use the caller's credentials and only read
+(`AWS_OPERATIONS` lists every call; a test proves none is a write).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shlex
@@ -22,20 +21,16 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 from rich.console import Console
 from rich.text import Text
 
-from tools import ses_quota
-
-if TYPE_CHECKING:
-    from stacks.settings import Settings
-
-ROOT = Path(__file__).resolve().parent.parent
+from stacks.settings import Settings, SettingsError
+from tools import deploy_settings, ses_quota
+from tools.deploy_settings import UsageError
 
 # Every AWS call the checks can make, as IAM names; all of them read (tests/tools/test_preflight_aws.py).
 AWS_OPERATIONS = (
@@ -64,10 +59,6 @@ INDEX_MEDIA_TYPES = (
 CLOUD_BUILD_HINT = "or build the image in the cloud instead: -c image_build=cloud"
 
 
-class UsageError(ValueError):
-    """The command line cannot be read; the message is one line for the user."""
-
-
 class CheckError(Exception):
     """A check found a problem; `fix` is what the user types or does about it."""
 
@@ -90,56 +81,11 @@ def command(*words: str) -> str:
     return f"`{shlex.join(words)}`"
 
 
-# --- Command line: the same settings the deploy gets --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Invocation:
-    context: dict[str, str]
-    profile: str | None
-    output: str | None
-
-
-def parse_cdk_args(args: Sequence[str]) -> Invocation:
-    """Read the `cdk` options that matter here from ARGS; the others (e.g. --require-approval) are ignored.
-
-    `-c`/`--context key=value` splits at the first '=' like the CDK CLI; the value stays a string.
-    """
-    context: dict[str, str] = {}
-    options: dict[str, str] = {}
-    names = {"-c": "context", "--context": "context", "--profile": "profile", "-o": "output", "--output": "output"}
-    words = iter(args)
-    for word in words:
-        name, inline, value = word.partition("=")
-        if name not in names:
-            continue
-        if not inline:
-            value = next(words, "")
-        if names[name] != "context":
-            options[names[name]] = value
-            continue
-        key, assignment, context_value = value.partition("=")
-        if not assignment:
-            raise UsageError(f"Context argument is not an assignment (key=value): {value!r}.")
-        context[key] = context_value
-    return Invocation(context=context, profile=options.get("profile"), output=options.get("output"))
-
-
 def _json_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return loaded
-
-
-def merged_context(project: Path, command_line: Mapping[str, str], home: Path) -> dict[str, Any]:
-    """Context in the CDK CLI's precedence: command line, then cdk.json, cdk.context.json, ~/.cdk.json."""
-    return {
-        **_json_file(home / ".cdk.json").get("context", {}),
-        **_json_file(project / "cdk.context.json"),
-        **_json_file(project / "cdk.json").get("context", {}),
-        **command_line,
-    }
 
 
 # --- The synthesized assembly: what the deploy will need ---------------------------------------------------
@@ -682,32 +628,15 @@ def run_preflight(
     return True
 
 
-def settings_module() -> ModuleType:
-    """stacks/settings.py, loaded alone: the stacks package would start the CDK's Node.js process (4 s)."""
-    loaded = sys.modules.get("stacks.settings")
-    if loaded is not None:
-        return loaded
-    spec = importlib.util.spec_from_file_location("stacks.settings", ROOT / "stacks" / "settings.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -> int:
     console = console or Console(highlight=False)
-    settings_types = settings_module()
     try:
-        invocation = parse_cdk_args(sys.argv[1:] if argv is None else argv)
-        project = _json_file(ROOT / "cdk.json")
-        settings: Settings = settings_types.Settings.from_context(merged_context(ROOT, invocation.context, Path.home()))
-        session = boto3.Session(profile_name=invocation.profile)
-    except (UsageError, settings_types.SettingsError, BotoCoreError) as error:
+        deploy = deploy_settings.read(sys.argv[1:] if argv is None else argv)
+        session = boto3.Session(profile_name=deploy.profile)
+    except (UsageError, SettingsError, BotoCoreError) as error:
         console.print(Text(f"error: {error}", "bold red"), soft_wrap=True)
         return 2
-    assembly_dir = ROOT / (invocation.output or project.get("output") or "cdk.out")
+    settings, assembly_dir = deploy.settings, deploy.assembly_directory
     engine = Engine(os.environ.get("CDK_DOCKER") or "docker")
     console.print(Text(f"Preflight of stage {settings.stage} ({assembly_dir.name}):", "bold"))
     # The setting arrives with the cloud build; until then every build is local.

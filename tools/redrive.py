@@ -68,7 +68,7 @@ def main(
     parser = argument_parser(__doc__ or "")
     parser.add_argument("--dry-run", action="store_true", help="only count and show what would move")
     arguments = parser.parse_known_args(argv)[0]
-    target = target_from(arguments)
+    target = target_from(argv)
     clients = clients or Clients.for_target(target)
     console = console or Console()
     outputs = stack_outputs(clients, target.function_stack)

@@ -42,8 +42,8 @@ _IMAGE_URI = re.compile(r"^(?P<registry>[^/]+)/(?P<repository>[^:@]+)(?::(?P<tag
 
 
 def main(argv: Sequence[str], *, clients: Clients | None = None, console: Console | None = None) -> int:
-    arguments = argument_parser(__doc__ or "").parse_known_args(argv)[0]
-    target = target_from(arguments)
+    argument_parser(__doc__ or "").parse_known_args(argv)
+    target = target_from(argv)
     clients = clients or Clients.for_target(target)
     console = console or Console()
     show(clients, target, console)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from inbox_mailer.contract import MailerSettings
 from inbox_mailer.events import KeyForm, UploadedObject
 from inbox_mailer.message import (
     LINK_REASON_REFUSED_TYPE,
@@ -34,7 +35,6 @@ from inbox_mailer.message import (
     render_content,
 )
 from inbox_mailer.raw_body import EncodedMessage, accepts_encoded_messages
-from inbox_mailer.settings import MailerSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

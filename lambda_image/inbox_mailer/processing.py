@@ -39,11 +39,10 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
+from inbox_mailer.contract import MailerSettings, Metric
 from inbox_mailer.delivery import DeliveryError, DeliveryResult, Outcome, SkipReason, deliver
 from inbox_mailer.events import KeyForm, MalformedEventError, UploadedObject, parse_sqs_body
-from inbox_mailer.metric_names import Metric
 from inbox_mailer.pacing import SendPacer
-from inbox_mailer.settings import MailerSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

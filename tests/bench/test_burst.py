@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from bench.burst import SCENARIOS, TokenBucketSes, figure, recipient_addresses
-from inbox_mailer.settings import MailerSettings
+from inbox_mailer.contract import MailerSettings
 from tests.handler.support import CONTRACT_ENV
 
 

@@ -26,9 +26,9 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from botocore.exceptions import ClientError
 
+from inbox_mailer.contract import MailerSettings
 from inbox_mailer.pacing import SendPacer
 from inbox_mailer.processing import Mailer
-from inbox_mailer.settings import MailerSettings
 from tests.handler.support import BUCKET, CONTRACT_ENV, LambdaContext, SentMail, load_event, sqs_event, sqs_record
 
 NOW = datetime(2026, 11, 12, 10, 21, 0, tzinfo=UTC)

@@ -18,6 +18,8 @@ from botocore.exceptions import ClientError
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
+from inbox_mailer.contract import MailerSettings, function_environment
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
@@ -34,22 +36,23 @@ RECIPIENTS = ("alice@example.com", "bob@example.org")
 TABLE = "idempotency-test"
 QUEUE = "inbox-uploads"
 
-CONTRACT_ENV = {
-    "SENDER_ADDRESS": SENDER,
-    "RECIPIENTS": ", ".join(RECIPIENTS),
-    "INBOX_BUCKET": BUCKET,
-    "INBOX_PREFIX": PREFIX,
-    "IDEMPOTENCY_TABLE": TABLE,
-    "IDEMPOTENCY_TTL_SECONDS": "86400",
-    "MAX_MESSAGE_BYTES": str(1024 * 1024),
-    "LINK_EXPIRY_SECONDS": "3600",
-    "SES_CONFIGURATION_SET": "inbox-mailer-test",
-    "POWERTOOLS_SERVICE_NAME": "inbox-mailer",
-    "POWERTOOLS_METRICS_NAMESPACE": "InboxMailerTest",
-    "POWERTOOLS_LOG_LEVEL": "INFO",
-    "QUEUE_URL": f"https://sqs.{REGION}.amazonaws.com/{DEFAULT_ACCOUNT_ID}/{QUEUE}",
-    "MAX_CONCURRENCY": "2",
-}
+# The function's environment in these tests, written by the contract as the stack writes it.
+CONTRACT_ENV = function_environment(
+    MailerSettings(
+        sender_address=SENDER,
+        recipients=RECIPIENTS,
+        inbox_bucket=BUCKET,
+        inbox_prefix=PREFIX,
+        idempotency_table=TABLE,
+        idempotency_ttl_seconds=86400,
+        max_message_bytes=1024 * 1024,
+        link_expiry_seconds=3600,
+        configuration_set="inbox-mailer-test",
+        metrics_namespace="InboxMailerTest",
+        queue_url=f"https://sqs.{REGION}.amazonaws.com/{DEFAULT_ACCOUNT_ID}/{QUEUE}",
+        max_concurrency=2,
+    )
+)
 
 
 def upload_rule_pattern(bucket: Any, prefix: str) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 from botocore.exceptions import ClientError
 
+from inbox_mailer.contract import SES_MAX_MESSAGE_BYTES, MailerSettings
 from inbox_mailer.delivery import Outcome, classify_ses_error, deliver
 from inbox_mailer.events import UploadedObject
-from inbox_mailer.settings import SES_MAX_MESSAGE_BYTES, MailerSettings
 from tests.handler.support import (
     BUCKET,
     Inbox,

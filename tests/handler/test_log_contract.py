@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from inbox_mailer.metric_names import Metric
+from inbox_mailer.contract import Metric
 from inbox_mailer.processing import MAX_THROTTLED_REQUEUES
 from tests.handler.fakes import FakeQueue, FakeS3, FakeSes, Mailbox, upload_record
 from tests.handler.support import (

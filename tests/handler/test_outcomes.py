@@ -1,6 +1,6 @@
 """Each way an upload can end is counted under its own metric, with its value and unit, and nothing else.
 
-The dashboard and the alarms read these metrics (metric_names.py): an attached file counts as mailed with its
+The dashboard and the alarms read these metrics (contract.py): an attached file counts as mailed with its
 bytes, a linked one as linked, a skip under its reason, a failure as failed. The mailer runs around the fakes of
 tests/handler/fakes.py; `Mailbox.metrics()` reads back every metric it added, with its unit.
 """

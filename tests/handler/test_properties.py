@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from hypothesis import given
 from hypothesis import strategies as st
 
+from inbox_mailer.contract import MailerSettings
 from inbox_mailer.delivery import Outcome, deliver
 from inbox_mailer.events import KeyForm, UploadedObject
 from inbox_mailer.message import (
@@ -30,7 +31,6 @@ from inbox_mailer.message import (
     is_refused_attachment,
     render_content,
 )
-from inbox_mailer.settings import MailerSettings
 from tests.handler.support import BUCKET, CONTRACT_ENV, PREFIX, RECIPIENTS, SENDER
 
 NOW = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)

@@ -14,10 +14,10 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from inbox_mailer.contract import MailerSettings
 from inbox_mailer.delivery import Outcome, deliver
 from inbox_mailer.events import UploadedObject
 from inbox_mailer.raw_body import EncodedMessage, JoinedBody, accepts_encoded_messages
-from inbox_mailer.settings import MailerSettings
 from tests.handler.fakes import NOW, FakeS3
 from tests.handler.support import BUCKET, CONTRACT_ENV, REGION, SentMail
 

@@ -6,30 +6,21 @@ import importlib
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from inbox_mailer import contract
+from inbox_mailer.contract import MailerSettings, SettingsError, function_environment
 from inbox_mailer.message import TIME_FORMAT
-from inbox_mailer.settings import MailerSettings, SettingsError
 from tests.handler.support import CONTRACT_ENV, RECIPIENTS, TABLE, Inbox, LambdaContext, sqs_event
 
-REQUIRED = [
-    "SENDER_ADDRESS",
-    "RECIPIENTS",
-    "INBOX_BUCKET",
-    "INBOX_PREFIX",
-    "IDEMPOTENCY_TABLE",
-    "IDEMPOTENCY_TTL_SECONDS",
-    "MAX_MESSAGE_BYTES",
-    "LINK_EXPIRY_SECONDS",
-    "POWERTOOLS_METRICS_NAMESPACE",
-    "QUEUE_URL",
-    "MAX_CONCURRENCY",
-    "SES_CONFIGURATION_SET",
-]
+# Every variable the function reads itself (Powertools reads its service name and log level).
+REQUIRED = [variable.name for variable in contract.ENVIRONMENT.values()]
 
 MALFORMED = [
     ("SENDER_ADDRESS", "not-an-address"),
@@ -46,7 +37,7 @@ MALFORMED = [
     ("MAX_MESSAGE_BYTES", str(40 * 1024 * 1024 + 1)),
     ("MAX_MESSAGE_BYTES", "-1"),
     ("LINK_EXPIRY_SECONDS", "1.5"),
-    ("LINK_EXPIRY_SECONDS", str(7 * 24 * 3600 + 1)),
+    ("LINK_EXPIRY_SECONDS", "3601"),
     ("QUEUE_URL", "inbox-uploads"),
     ("MAX_CONCURRENCY", "0"),
     ("MAX_CONCURRENCY", "two"),
@@ -70,6 +61,60 @@ def test_contract_environment_is_read_into_settings() -> None:
         max_concurrency=2,
         configuration_set="inbox-mailer-test",
     )
+
+
+def test_the_function_reads_each_setting_from_the_variable_the_contract_gives_it_and_no_other() -> None:
+    # GIVEN the environment the stack writes, recording which variables are read
+    class Recording(dict[str, str]):
+        def __init__(self, values: dict[str, str]) -> None:
+            super().__init__(values)
+            self.read: list[str] = []
+
+        def get(self, key: str, default: Any = None) -> Any:
+            self.read.append(key)
+            return super().get(key, default)
+
+        def __getitem__(self, key: str) -> str:
+            self.read.append(key)
+            return super().__getitem__(key)
+
+    environ = Recording(CONTRACT_ENV)
+
+    # WHEN the function reads its settings
+    MailerSettings.from_env(environ)
+
+    # THEN it read exactly the contract's variables, one per setting, and the contract has one per setting
+    assert environ.read == REQUIRED
+    assert list(contract.ENVIRONMENT) == [f.name for f in fields(MailerSettings)]
+    assert set(CONTRACT_ENV) == {*REQUIRED, "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"}
+
+
+def test_a_variable_renamed_in_the_contract_is_written_and_read_under_its_new_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN the contract naming max_concurrency's variable SENDS_AT_ONCE
+    renamed = replace(contract.ENVIRONMENT["max_concurrency"], name="SENDS_AT_ONCE")
+    monkeypatch.setitem(contract.ENVIRONMENT, "max_concurrency", renamed)
+    settings = replace(MailerSettings.from_env({**CONTRACT_ENV, "SENDS_AT_ONCE": "2"}), max_concurrency=7)
+
+    # WHEN the settings are written THEN the new name carries the value, and the old one is gone
+    environment = function_environment(settings)
+    assert environment["SENDS_AT_ONCE"] == "7"
+    assert "MAX_CONCURRENCY" not in environment
+
+    # AND the function reads it back from there, and misses it under the old name
+    assert MailerSettings.from_env(environment) == settings
+    with pytest.raises(SettingsError, match=r"^SENDS_AT_ONCE is not set$"):
+        MailerSettings.from_env({**environment, "MAX_CONCURRENCY": "7", "SENDS_AT_ONCE": ""})
+
+
+def test_the_longest_link_the_function_accepts_is_the_one_the_deploy_accepts() -> None:
+    # A link signed with the role's temporary credentials dies with them: an hour on both sides.
+    assert contract.MAX_LINK_EXPIRY_SECONDS == 3600
+    environ = {**CONTRACT_ENV, "LINK_EXPIRY_SECONDS": "3600"}
+    assert MailerSettings.from_env(environ).link_expiry_seconds == 3600
+    with pytest.raises(SettingsError, match=r"^LINK_EXPIRY_SECONDS must be at least 1 and at most 3600, got 3601$"):
+        MailerSettings.from_env({**environ, "LINK_EXPIRY_SECONDS": "3601"})
 
 
 def test_fifty_recipients_with_spaces_and_duplicates_are_accepted() -> None:

@@ -11,7 +11,7 @@ from aws_cdk import App
 from aws_cdk.assertions import Template
 
 from checks.assembly import load_json, stack_templates
-from stacks import build_stacks
+from stacks.app import build_stacks
 from stacks.deployer_stack import ROLE_ARN_VARIABLE
 from stacks.settings import Settings, SettingsError
 from tests.conftest import GITHUB_REPOSITORY

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from stacks.mailer import ARCHITECTURE, METRICS_NAMESPACE, SERVICE_NAME
+from inbox_mailer.contract import METRICS_NAMESPACE, SERVICE_NAME
+from stacks.mailer import ARCHITECTURE
 from tests.handler.support import CONTRACT_ENV
 from tests.infra.conftest import ROOT, Synthesized, ses_arn
 

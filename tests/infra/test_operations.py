@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 
+from inbox_mailer.contract import METRICS_NAMESPACE, SERVICE_NAME, UNEXPECTED_SKIPS, Metric
 from stacks.inbox import VISIBILITY_TIMEOUT_FACTOR
-from stacks.mailer import METRICS_NAMESPACE, SERVICE_NAME
-from stacks.metric_names import UNEXPECTED_SKIPS, Metric
 from stacks.operations import (
     ALARM_PERIOD,
     BOUNCE_RATE_ALARM,

@@ -19,7 +19,7 @@ from rich.console import Console
 import tools.preflight as preflight
 from tests.conftest import ROOT, Synthesized
 from tests.tools.preflight_support import REGION, CannedAnswers, fake_engine, fix_of, line_of, make_ready, run
-from tools.preflight import Engine, merged_context, parse_cdk_args
+from tools.preflight import Engine
 
 ORDER = [
     "Container engine",
@@ -121,31 +121,6 @@ def test_a_bad_setting_stops_with_one_line() -> None:
     assert out.getvalue() == (
         "error: Invalid setting 'timeout_seconds' = '901': expected a whole number of seconds from 1 to 900.\n"
     )
-
-
-def test_context_options_are_read_like_the_cdk_cli_reads_them() -> None:
-    invocation = parse_cdk_args(
-        ["-c", "stage=prod", "--context=recipients=a@example.com,b@example.com", "--context", "x=a=b", "-c", "e=",
-         "--require-approval", "never", "--profile", "ops", "-o", "out"]
-    )  # fmt: skip
-    assert invocation.context == {"stage": "prod", "recipients": "a@example.com,b@example.com", "x": "a=b", "e": ""}
-    assert (invocation.profile, invocation.output) == ("ops", "out")
-
-
-def test_a_context_option_without_a_value_is_refused_with_one_line() -> None:
-    with pytest.raises(preflight.UsageError, match=r"^Context argument is not an assignment \(key=value\): 'stage'\.$"):
-        parse_cdk_args(["-c", "stage"])
-
-
-def test_the_command_line_wins_over_cdk_json_which_wins_over_cdk_context_json(tmp_path: Path) -> None:
-    project, home = tmp_path / "project", tmp_path / "home"
-    project.mkdir()
-    home.mkdir()
-    (home / ".cdk.json").write_text('{"context": {"stage": "home", "memory_mib": 1024}}')
-    (project / "cdk.context.json").write_text('{"stage": "cached", "images_to_keep": 5}')
-    (project / "cdk.json").write_text('{"context": {"stage": "project", "region": "eu-west-1"}}')
-    context = merged_context(project, {"stage": "cli"}, home)
-    assert context == {"stage": "cli", "memory_mib": 1024, "images_to_keep": 5, "region": "eu-west-1"}
 
 
 # --- make -------------------------------------------------------------------------------------------------
