@@ -1,70 +1,100 @@
 """The cloud image build: `lambda_image/` built natively in AWS CodeBuild at deploy time, pushed to the registry.
 
-Built on cdklabs' `ContainerImageBuild` (deploy-time-build 0.1.14): a custom resource starts a CodeBuild build
-on every create or update of its properties, and the build itself answers CloudFormation (success or failure,
-with a link to its log) once the image is pushed. What this unit changes in it, and why:
+Our own CodeBuild project builds the image. A custom resource served by CDK's provider framework
+(`custom_resources.Provider`) starts the build and waits for it with two small Python handlers
+(`stacks/cloud_image_handler/`). What each part guarantees:
 
 - The tag is the hash of the image's build context and platform (`image_tag`), so the custom resource's
-  properties, and with them the build, change only when `lambda_image/` changes.
-- The build looks the tag up first and skips build and push when it exists: a rollback, or a redeploy after
-  a destroy that kept the repository, returns to an existing tag instead of pushing it a second time.
-- The project's role holds exact statements only: push to this repository, read this one source archive,
-  write its own log group, log in to ECR and ECR Public. The handler's role starts this one project and
-  writes its own log group. Both log groups have a retention period.
-- The failure message is rewritten on one line (the construct's has a line break inside a JSON string, which
-  makes the answer to CloudFormation invalid JSON), and its link points to the build's own log group.
+  properties change only when `lambda_image/` changes, and CloudFormation sends no request otherwise.
+- The start handler looks the tag up first and starts no build when it is in the repository: a rollback, or a
+  redeploy after a destroy that kept the repository, returns to an existing tag instead of pushing it again.
+- The check handler fails the deploy with one line naming the build, how it ended and where its log is; the
+  framework answers CloudFormation with that line first (it adds a pointer to the check function's default log
+  group and its own stack trace below it).
+- Every role holds exact statements: the project's may push to this repository, read this one source archive,
+  write its own log group and log in to ECR and ECR Public. The handlers' may start, or read, builds of this one
+  project, look tags up in this repository and write their own log group.
+- Log groups have generated names, the stage's retention period and its removal policy.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from aws_cdk import Duration, FileSystem, IgnoreMode, RemovalPolicy, Stack
+from aws_cdk import CfnResource, CustomResource, Duration, FileSystem, IgnoreMode, RemovalPolicy, Stack
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_ecr as ecr
-from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_assets as s3_assets
-from cdklabs.deploy_time_build import ContainerImageBuild
-from constructs import Construct
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import custom_resources as cr
+from constructs import Construct, IConstruct
 
 from stacks.compliance import acknowledge
 from stacks.registry import PUSH_ACTIONS
 from stacks.removal import Removal
 
+_Resource = TypeVar("_Resource", bound=CfnResource)
+
 # Tags of images built in the cloud start with this, so the repository shows which builder made an image.
 TAG_PREFIX = "cloud-"
 # The image builds in one to three minutes; a build still running after this is stuck.
 BUILD_TIMEOUT_MINUTES = 15
-# CloudFormation waits this long for the build's answer (its default is an hour): the build's timeout plus
-# time to be queued and provisioned. A build that dies before it can answer fails the deploy after this.
-ANSWER_TIMEOUT = Duration.minutes(BUILD_TIMEOUT_MINUTES + 10)
-# What the handler needs: it only starts the build and returns.
+# A build waiting this long for a build machine gives up (CodeBuild's shortest queue timeout).
+QUEUED_TIMEOUT_MINUTES = 5
+# How often the framework asks the check handler whether the build is over.
+QUERY_INTERVAL = Duration.seconds(30)
+# The framework answers "Operation timed out" after this: a build's longest queue and run, plus provisioning.
+WAIT_TIMEOUT = Duration.minutes(QUEUED_TIMEOUT_MINUTES + BUILD_TIMEOUT_MINUTES + 5)
+# CloudFormation waits this long for any answer (its default is an hour): the framework's wait and a margin, so
+# a framework that cannot answer at all still fails the deploy in bounded time.
+ANSWER_TIMEOUT = Duration.minutes(WAIT_TIMEOUT.to_minutes() + 5)
+# The handlers make one or two API calls per invocation.
 HANDLER_MEMORY_MIB = 128
-# The construct picks Node.js 22 on x86; its bundle is plain JavaScript that uses only Node built-ins and the
-# runtime's AWS SDK v3 CodeBuild client, so it runs unchanged on the latest Node.js runtime, on cheaper arm64.
-HANDLER_RUNTIME = lambda_.Runtime.NODEJS_24_X
-# Set on the project: the name of the build's log group, for the link in the failure message.
-LOG_GROUP_VARIABLE = "BUILD_LOG_GROUP"
-# The construct's link assumes CodeBuild's default log group, /aws/codebuild/<project>, URL-encoded twice.
-_DEFAULT_LOG_GROUP_IN_LINK = "\\$252Faws\\$252Fcodebuild\\$252F$projectName"
-_LINE_BREAK_IN_REASON = "reason: \nhttps://"
-# The look-up's answer, kept for the commands after it: buildspec 0.2 runs a phase's commands in one shell
-# ("Shells and commands in build environments", CodeBuild user guide). `repositoryUri` and `imageTag` are set
-# on the build by the construct's handler (its lambda/trigger-codebuild/index.ts).
-_SKIP = "image_exists"
-_LOOK_UP_TAG = (
-    f'if aws ecr describe-images --repository-name "${{repositoryUri#*/}}" --image-ids imageTag="$imageTag" '
-    f'>/dev/null 2>&1; then {_SKIP}=yes; echo "Image tag $imageTag already exists: nothing to build or push"; '
-    f"else {_SKIP}=no; fi"
-)
+HANDLER_TIMEOUT = Duration.seconds(30)
+HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_14
+HANDLER_DIRECTORY = Path(__file__).resolve().parent / "cloud_image_handler"
+# CodeBuild's images with Docker, one per CPU architecture: the build runs natively for the function.
+BUILD_IMAGES: dict[str, codebuild.IBuildImage] = {
+    lambda_.Architecture.ARM_64.name: codebuild.LinuxArmBuildImage.AMAZON_LINUX_2_STANDARD_3_0,
+    lambda_.Architecture.X86_64.name: codebuild.LinuxBuildImage.STANDARD_7_0,
+}
 # The two calls that log in to ECR and to ECR Public (for the base image) have no resource-level permissions.
 LOGIN_ACTIONS = ("ecr:GetAuthorizationToken", "ecr-public:GetAuthorizationToken", "sts:GetServiceBearerToken")
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+LOOK_UP_TAG_ACTIONS = ("ecr:DescribeImages",)
+
+# What a build runs, with the variables the start handler sets (stacks/cloud_image_handler/image_build.py). All in
+# one phase: a failing command ends the phase and fails the build, so nothing after it runs.
+# `--provenance=false`: Lambda refuses image indexes, and without provenance buildx writes a single manifest.
+BUILDSPEC: dict[str, Any] = {
+    "version": "0.2",
+    "phases": {
+        "build": {
+            "commands": [
+                'aws ecr get-login-password --region "$AWS_REGION" '
+                '| docker login --username AWS --password-stdin "${REPOSITORY_URI%%/*}"',
+                "aws ecr-public get-login-password --region us-east-1 "
+                "| docker login --username AWS --password-stdin public.ecr.aws",
+                'aws s3 cp "$SOURCE_URL" source.zip',
+                "unzip -q source.zip -d context",
+                'docker buildx build --platform "$PLATFORM" --provenance=false --load '
+                '--tag "$REPOSITORY_URI:$IMAGE_TAG" context',
+                'docker push "$REPOSITORY_URI:$IMAGE_TAG"',
+            ]
+        },
+    },
+}
+
+# Kept from the first cloud build (cdklabs-deploy-time-build), so that an upgraded stack updates these two in
+# place: CloudFormation refuses to change the type of a resource, and the project has a fixed name, which a
+# project under a new id would claim before the old one is deleted.
+RESOURCE_TYPE = "Custom::CDKContainerImageBuild"
+BUILD_RESOURCE_ID = "CloudImageBuild69FFC561"
+PROJECT_ID = "ContainerImageBuildArm64e83729feb1564e709bec452b15847a30amd64C13E3549"
 
 
 def build_context_ignore(directory: Path) -> list[str]:
@@ -84,34 +114,11 @@ def image_tag(directory: Path, platform: str) -> str:
     return f"{TAG_PREFIX}{fingerprint}"
 
 
-def skip_existing_tag(buildspec: dict[str, Any]) -> dict[str, Any]:
-    """The construct's buildspec, made to look its tag up first and to skip build and push when it exists.
-
-    Every build command is guarded rather than joined into one script, so each keeps failing the build on
-    its own. The post-build answer to CloudFormation is kept, with its failure reason on one line and its link
-    to the log group named by `$BUILD_LOG_GROUP`. Refuses a buildspec whose answer is not the expected one.
-    """
-    spec: dict[str, Any] = json.loads(json.dumps(buildspec))
-    build = spec["phases"]["build"]
-    build["commands"] = [_LOOK_UP_TAG, *(f'[ "${_SKIP}" = yes ] || {command}' for command in build["commands"])]
-    post_build = spec["phases"]["post_build"]
-    answers = [c for c in post_build["commands"] if _LINE_BREAK_IN_REASON in c and _DEFAULT_LOG_GROUP_IN_LINK in c]
-    if len(answers) != 1:
-        raise ValueError("The construct's post-build answer changed: review skip_existing_tag before upgrading it")
-    post_build["commands"] = [
-        c.replace(_LINE_BREAK_IN_REASON, "reason: https://").replace(
-            _DEFAULT_LOG_GROUP_IN_LINK, f"${LOG_GROUP_VARIABLE}"
-        )
-        for c in post_build["commands"]
-    ]
-    return spec
-
-
 class CloudImageBuild(Construct):
     """Builds `directory` for `architecture` in CodeBuild during the deploy and pushes it to `repository`.
 
-    `code` is the function's image code; it refers to the tag the build answers, so the function is created
-    or updated only after the image exists.
+    `code` is the function's image code; it refers to the tag the build resource answers, so the function is
+    created or updated only after the image is in the repository.
     """
 
     def __init__(
@@ -126,54 +133,101 @@ class CloudImageBuild(Construct):
         removal: Removal,
     ) -> None:
         super().__init__(scope, id_)
-        platform = architecture.docker_platform
-        self.tag = image_tag(directory, platform)
-        self.build = ContainerImageBuild(
+        stack = Stack.of(self)
+        self.platform = architecture.docker_platform
+        self.tag = image_tag(directory, self.platform)
+        # Generated names: a group retained by a destroy or a failed first deploy never blocks the next deploy.
+        self.build_log_group = self._log_group("BuildLogs", log_retention_days, removal.policy)
+        self.handler_log_group = self._log_group("HandlerLogs", log_retention_days, removal.policy)
+        self.source = s3_assets.Asset(
+            self, "Source", path=str(directory), exclude=build_context_ignore(directory), ignore_mode=IgnoreMode.DOCKER
+        )
+
+        self.project_role = iam.Role(
+            self,
+            "ProjectRole",
+            assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
+            description="Builds the function's image from its source archive and pushes it to the registry",
+        )
+        for statement in self._project_statements(repository):
+            self.project_role.add_to_policy(statement)
+        # A name to find the project by in the console.
+        self.project_name = f"{stack.stack_name}-image-build"
+        self.project = codebuild.Project(
+            self,
+            "Project",
+            project_name=self.project_name,
+            description=f"Builds {directory.name}/ for {self.platform} while the stack deploys",
+            build_spec=codebuild.BuildSpec.from_object(BUILDSPEC),
+            environment=codebuild.BuildEnvironment(
+                build_image=BUILD_IMAGES[architecture.name],
+                compute_type=codebuild.ComputeType.SMALL,
+                # The build runs its own Docker engine.
+                privileged=True,
+            ),
+            timeout=Duration.minutes(BUILD_TIMEOUT_MINUTES),
+            queued_timeout=Duration.minutes(QUEUED_TIMEOUT_MINUTES),
+            logging=codebuild.LoggingOptions(
+                cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=self.build_log_group)
+            ),
+            # The statements above are the project's only ones: the grants the construct would add (its default
+            # log group, report groups) are left out.
+            role=self.project_role.without_policy_updates(),
+        )
+        self._keep_logical_id(self.project, PROJECT_ID)
+
+        self.start_handler = self._handler("Start", "image_build.on_event", "Starts the image build of a new tag")
+        self.check_handler = self._handler("Check", "image_build.is_complete", "Tells whether the image build is over")
+        self._grant_handlers(repository)
+        self.framework_on_event_role = self._framework_role("ProviderOnEventRole")
+        self.framework_complete_role = self._framework_role("ProviderCompleteRole")
+        self.provider = cr.Provider(
+            self,
+            "Provider",
+            on_event_handler=self.start_handler,
+            is_complete_handler=self.check_handler,
+            query_interval=QUERY_INTERVAL,
+            total_timeout=WAIT_TIMEOUT,
+            log_group=self.handler_log_group,
+            # The framework logs each request and answer at INFO (its default keeps only fatal errors): the one
+            # trace of what CloudFormation asked when a deploy hangs or fails oddly.
+            framework_lambda_logging_level=lambda_.ApplicationLogLevel.INFO,
+            framework_on_event_role=self.framework_on_event_role,
+            framework_complete_and_timeout_role=self.framework_complete_role,
+        )
+
+        self.custom_resource = CustomResource(
             self,
             "Build",
-            directory=str(directory),
-            exclude=build_context_ignore(directory),
-            ignore_mode=IgnoreMode.DOCKER,
-            platform=ecr_assets.Platform.custom(platform),
-            repository=repository,
-            tag=self.tag,
+            service_token=self.provider.service_token,
+            resource_type=RESOURCE_TYPE,
+            service_timeout=ANSWER_TIMEOUT,
+            properties={
+                "ImageTag": self.tag,
+                "Platform": self.platform,
+                "RepositoryName": repository.repository_name,
+                "RepositoryUri": repository.repository_uri,
+                "SourceUrl": self.source.s3_object_url,
+                "ProjectName": self.project.project_name,
+            },
         )
-        self.code = self.build.to_lambda_docker_image_code()
-        self.source: s3_assets.Asset = self.build.node.find_child("Source")  # type: ignore[assignment]
-        self.custom_resource = self.build.node.find_child("Resource")
-        stack = Stack.of(self)
-        # The construct creates its project and handler once per stack, at the stack's root.
-        (self.project,) = [c for c in stack.node.children if isinstance(c, codebuild.Project)]
-        (self.handler,) = [
-            c
-            for c in stack.node.children
-            if isinstance(c, lambda_.Function) and c.node.id.startswith("DeployTimeBuildCustomResourceHandler")
-        ]
-        # A name to find the project by in the console. Its log group has a generated name, so that a group
-        # retained by a destroy or a failed first deploy never blocks the next deploy.
-        self.project_name = f"{stack.stack_name}-image-build"
-        self.build_log_group = self._log_group("BuildLogs", log_retention_days, removal.policy)
-        # Replaces the group the CDK adds under its default name (feature flag `useCdkManagedLogGroup`): that
-        # name refers to the function, so a statement granting exactly that group would be a circular reference.
-        self.handler.node.try_remove_child("LogGroup")
-        self.handler_log_group = self._log_group("HandlerLogs", log_retention_days, removal.policy)
-        self._harden_project(repository)
-        self._harden_handler()
-        # The build writes to its log group and answers CloudFormation in a bounded time.
-        self.custom_resource.node.add_dependency(self.build_log_group)
-        cfn_custom: Any = self.custom_resource.node.default_child
-        cfn_custom.add_property_override("ServiceTimeout", int(ANSWER_TIMEOUT.to_seconds()))
+        self._keep_logical_id(self.custom_resource, BUILD_RESOURCE_ID)
+        # A build starts only once its role may do its work and its log group exists.
+        self.custom_resource.node.add_dependency(self.project_role, self.build_log_group)
+        self.code = lambda_.DockerImageCode.from_ecr(
+            repository, tag_or_digest=self.custom_resource.get_att_string("ImageTag")
+        )
         self._acknowledge_findings()
 
-    def _log_group(self, id_: str, retention_days: int, removal: RemovalPolicy) -> logs.LogGroup:
-        group = logs.LogGroup(self, id_)
-        self._keep_logs(group, retention_days, removal)
-        return group
-
     @staticmethod
-    def _keep_logs(group: logs.LogGroup, retention_days: int, removal: RemovalPolicy) -> None:
-        group.apply_removal_policy(removal)
+    def _keep_logical_id(construct: IConstruct, logical_id: str) -> None:
+        resource: CfnResource = construct.node.default_child  # type: ignore[assignment]
+        resource.override_logical_id(logical_id)
+
+    def _log_group(self, id_: str, retention_days: int, removal: RemovalPolicy) -> logs.LogGroup:
+        group = logs.LogGroup(self, id_, removal_policy=removal)
         cfn_group: logs.CfnLogGroup = group.node.default_child  # type: ignore[assignment]
+        # Set on the resource itself: the settings already hold one of CloudWatch's allowed day counts.
         cfn_group.retention_in_days = retention_days
         acknowledge(
             group,
@@ -181,88 +235,92 @@ class CloudImageBuild(Construct):
             reason="CloudWatch Logs encrypts every log group at rest with its own keys; build and handler logs hold "
             "no secrets, so a customer managed key would add cost and a key policy without a reader who needs it.",
         )
+        return group
 
-    def _harden_project(self, repository: ecr.IRepository) -> None:
-        cfn_project: codebuild.CfnProject = self.project.node.default_child  # type: ignore[assignment]
-        source: codebuild.CfnProject.SourceProperty = cfn_project.source  # type: ignore[assignment]
-        # Kept as the construct wrote it, for the tests that prove what the rewrite changes.
-        self.original_buildspec: dict[str, Any] = json.loads(Stack.of(self).resolve(source.build_spec))
-        buildspec = self.original_buildspec
-        cfn_project.source = codebuild.CfnProject.SourceProperty(
-            type=source.type, build_spec=json.dumps(skip_existing_tag(buildspec), indent=2)
-        )
-        environment: codebuild.CfnProject.EnvironmentProperty = cfn_project.environment  # type: ignore[assignment]
-        cfn_project.environment = codebuild.CfnProject.EnvironmentProperty(
-            compute_type=environment.compute_type,
-            image=environment.image,
-            type=environment.type,
-            image_pull_credentials_type=environment.image_pull_credentials_type,
-            privileged_mode=environment.privileged_mode,
-            environment_variables=[
-                codebuild.CfnProject.EnvironmentVariableProperty(
-                    name=LOG_GROUP_VARIABLE, type="PLAINTEXT", value=self.build_log_group.log_group_name
-                )
-            ],
-        )
-        cfn_project.name = self.project_name
-        cfn_project.timeout_in_minutes = BUILD_TIMEOUT_MINUTES
-        cfn_project.logs_config = codebuild.CfnProject.LogsConfigProperty(
-            cloud_watch_logs=codebuild.CfnProject.CloudWatchLogsConfigProperty(
-                status="ENABLED", group_name=self.build_log_group.log_group_name
-            )
-        )
-
-        # Replace everything the construct granted (a managed policy, wildcards on the whole asset bucket and
-        # on report groups) with exact statements.
-        role = self.project.role
-        assert role is not None
-        cfn_role: iam.CfnRole = role.node.default_child  # type: ignore[assignment]
-        cfn_role.managed_policy_arns = None
-        cfn_policy: iam.CfnPolicy = role.node.find_child("DefaultPolicy").node.default_child  # type: ignore[assignment]
-        cfn_policy.policy_document = iam.PolicyDocument(
-            statements=[
-                iam.PolicyStatement(
-                    sid="PushToThisRepositoryOnly", actions=list(PUSH_ACTIONS), resources=[repository.repository_arn]
-                ),
-                iam.PolicyStatement(
-                    sid="ReadThisSourceArchiveOnly",
-                    actions=["s3:GetObject"],
-                    resources=[self.source.bucket.arn_for_objects(self.source.s3_object_key)],
-                ),
-                iam.PolicyStatement(
-                    sid="WriteTheBuildLog", actions=list(LOG_ACTIONS), resources=[self.build_log_group.log_group_arn]
-                ),
-                iam.PolicyStatement(sid="LogInToTheRegistries", actions=list(LOGIN_ACTIONS), resources=["*"]),
-            ]
-        )
-
-    def _harden_handler(self) -> None:
-        cfn_function: lambda_.CfnFunction = self.handler.node.default_child  # type: ignore[assignment]
-        cfn_function.logging_config = lambda_.CfnFunction.LoggingConfigProperty(
-            log_group=self.handler_log_group.log_group_name
-        )
-        cfn_function.memory_size = HANDLER_MEMORY_MIB
-        cfn_function.runtime = HANDLER_RUNTIME.name
-        cfn_function.architectures = [lambda_.Architecture.ARM_64.name]
-        role = self.handler.role
-        assert role is not None
-        cfn_role: iam.CfnRole = role.node.default_child  # type: ignore[assignment]
-        cfn_role.managed_policy_arns = None
-        role.add_to_principal_policy(
+    def _project_statements(self, repository: ecr.IRepository) -> list[iam.PolicyStatement]:
+        return [
             iam.PolicyStatement(
-                sid="WriteTheHandlerLog", actions=list(LOG_ACTIONS), resources=[self.handler_log_group.log_group_arn]
+                sid="PushToThisRepositoryOnly", actions=list(PUSH_ACTIONS), resources=[repository.repository_arn]
+            ),
+            iam.PolicyStatement(
+                sid="ReadThisSourceArchiveOnly",
+                actions=["s3:GetObject"],
+                resources=[self.source.bucket.arn_for_objects(self.source.s3_object_key)],
+            ),
+            iam.PolicyStatement(
+                sid="WriteTheBuildLog", actions=list(LOG_ACTIONS), resources=[self.build_log_group.log_group_arn]
+            ),
+            iam.PolicyStatement(sid="LogInToTheRegistries", actions=list(LOGIN_ACTIONS), resources=["*"]),
+        ]
+
+    def _handler(self, id_: str, handler: str, description: str) -> lambda_.Function:
+        role = iam.Role(self, f"{id_}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        role.add_to_policy(self._write_handler_log())
+        return lambda_.Function(
+            self,
+            id_,
+            description=description,
+            code=lambda_.Code.from_asset(str(HANDLER_DIRECTORY), exclude=["__pycache__", "*.pyc"]),
+            handler=handler,
+            runtime=HANDLER_RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            memory_size=HANDLER_MEMORY_MIB,
+            timeout=HANDLER_TIMEOUT,
+            role=role,
+            log_group=self.handler_log_group,
+        )
+
+    def _grant_handlers(self, repository: ecr.IRepository) -> None:
+        look_up = iam.PolicyStatement(
+            sid="LookUpTagsInThisRepositoryOnly",
+            actions=list(LOOK_UP_TAG_ACTIONS),
+            resources=[repository.repository_arn],
+        )
+        self.start_handler.add_to_role_policy(look_up)
+        self.start_handler.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="StartThisProjectOnly", actions=["codebuild:StartBuild"], resources=[self.project.project_arn]
             )
         )
+        self.check_handler.add_to_role_policy(look_up)
+        self.check_handler.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="ReadBuildsOfThisProjectOnly",
+                actions=["codebuild:BatchGetBuilds"],
+                resources=[self.project.project_arn],
+            )
+        )
+
+    def _framework_role(self, id_: str) -> iam.Role:
+        """A role for the provider framework's functions: they write the handlers' log group; the framework adds
+        the calls it makes (invoke the handlers, start its waiter)."""
+        role = iam.Role(self, id_, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        role.add_to_policy(self._write_handler_log())
+        return role
+
+    def _write_handler_log(self) -> iam.PolicyStatement:
+        return iam.PolicyStatement(
+            sid="WriteTheHandlerLog", actions=list(LOG_ACTIONS), resources=[self.handler_log_group.log_group_arn]
+        )
+
+    def _framework_resources(self, kind: type[_Resource]) -> list[_Resource]:
+        """The provider framework's own resources of one kind (its functions, its waiter and the waiter's policy).
+
+        CDK creates them inside the `Provider` and exposes none of them; they are only read here, to attach the
+        reasons for their findings to each of them rather than to a wider scope.
+        """
+        return [c for c in self.provider.node.find_all() if isinstance(c, kind)]
 
     def _acknowledge_findings(self) -> None:
-        project_policy = self.project.role.node.find_child("DefaultPolicy")  # type: ignore[union-attr]
+        project_policy = self.project_role.node.find_child("DefaultPolicy")
         acknowledge(
             project_policy,
             nag=["AwsSolutions-IAM5[Resource::*]"],
             checkov=["CKV_AWS_107"],
-            reason="The build must log in to push the image to this repository and to pull the public base image; "
-            "the ECR and ECR Public login calls have no resource-level permissions, and their tokens stay inside "
-            "the build container and expire within twelve hours.",
+            reason="The build must log in to push the image to this repository and to pull the public base image, "
+            "and the ECR and ECR Public login calls have no resource-level permissions; they only return login "
+            "tokens, which stay inside the build container and expire within twelve hours, and the push itself is "
+            "limited to this repository by the statement beside them.",
         )
         acknowledge(
             self.project,
@@ -270,28 +328,90 @@ class CloudImageBuild(Construct):
             reason="The build produces no artifacts to encrypt: its only output is the image, which ECR encrypts at "
             "rest, and its log, which CloudWatch Logs encrypts; a customer managed key would protect nothing more.",
         )
+        # What the provider framework grants by itself: invoke on each handler and on its versions (`:*`).
+        for role in (self.framework_on_event_role, self.framework_complete_role):
+            for handler in (self.start_handler, self.check_handler):
+                acknowledge(
+                    role.node.find_child("DefaultPolicy"),
+                    nag=[f"AwsSolutions-IAM5[Resource::<{self._logical_id(handler)}.Arn>:*]"],
+                    reason="The provider framework grants invoke on the handler and on its versions; the handler "
+                    "publishes no version, so the grant reaches this one function only.",
+                )
+        framework_functions = self._framework_resources(lambda_.CfnFunction)
+        # The waiter calls the framework's check and timeout functions; its onEvent function starts the waiter.
+        waited_on = [f for f in framework_functions if f.handler != "framework.onEvent"]
+        for policy in self._framework_resources(iam.CfnPolicy):
+            for function in waited_on:
+                acknowledge(
+                    policy,
+                    nag=[f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(function)}.Arn>:*]"],
+                    reason="The provider framework lets its waiter invoke the framework's check and timeout functions "
+                    "and their versions; those functions publish no version, so the grant reaches them only.",
+                )
+        for machine in self._framework_resources(sfn.CfnStateMachine):
+            self._acknowledge_waiter(machine)
+        for handler in (self.start_handler, self.check_handler):
+            self._acknowledge_function(handler)
+        for function in framework_functions:
+            self._acknowledge_function(function)
+            acknowledge(
+                function,
+                nag=["Serverless-LambdaDefaultMemorySize"],
+                reason="The provider framework's functions are the CDK's own, with its default memory and no setting "
+                "for it; they only relay calls between CloudFormation, the waiter and the handlers.",
+            )
+            acknowledge(
+                function,
+                checkov=["CKV_AWS_173"],
+                reason="The provider framework's environment holds only the ARNs of the handlers and of its waiter, no "
+                "secrets, and Lambda already encrypts it at rest with an AWS managed key.",
+            )
+
+    def _logical_id(self, construct: IConstruct) -> str:
+        resource: CfnResource = construct.node.default_child  # type: ignore[assignment]
+        return Stack.of(self).get_logical_id(resource)
+
+    @staticmethod
+    def _acknowledge_waiter(machine: IConstruct) -> None:
         acknowledge(
-            self.handler,
+            machine,
+            nag=["AwsSolutions-SF1"],
+            reason="The waiter only calls the framework's check function at a fixed interval; Step Functions keeps "
+            "each execution's history for 90 days, and execution logs would need log-delivery actions on every "
+            "resource.",
+        )
+        for rule in ("AwsSolutions-SF2", "Serverless-StepFunctionStateMachineXray"):
+            acknowledge(
+                machine,
+                nag=[rule],
+                reason="The waiter runs one task in a loop and the provider framework has no tracing setting for it; "
+                "a trace would show the same retries as the execution history.",
+            )
+
+    @staticmethod
+    def _acknowledge_function(function: IConstruct) -> None:
+        acknowledge(
+            function,
             nag=["Serverless-LambdaDLQ"],
             checkov=["CKV_AWS_116"],
-            reason="CloudFormation invokes the handler and waits for the build's answer, so a failed start fails the "
-            "deploy; a dead-letter queue would hold a request that nobody answers any more.",
+            reason="The function is invoked synchronously while the stack deploys and any error fails the deploy; a "
+            "dead-letter queue would hold requests that nobody answers any more.",
         )
         acknowledge(
-            self.handler,
+            function,
             nag=["Serverless-LambdaTracing"],
-            reason="The handler runs once per image change for under a second to start one build; a trace would show "
-            "a single call and need X-Ray permissions on every resource.",
+            reason="The function runs a few times per image change, each time for a second or less to make one or two "
+            "calls; a trace would show those calls and need X-Ray permissions on every resource.",
         )
         acknowledge(
-            self.handler,
+            function,
             checkov=["CKV_AWS_117"],
-            reason="The handler only calls the public CodeBuild endpoint once per image change, so a VPC would add NAT "
+            reason="The function only calls public AWS endpoints a few times per image change, so a VPC would add NAT "
             "or endpoint costs without reaching anything private.",
         )
         acknowledge(
-            self.handler,
+            function,
             checkov=["CKV_AWS_115"],
-            reason="The handler runs once per image change; reserving concurrency for it would take capacity from the "
-            "account for nothing and fails on new accounts whose total concurrency is ten.",
+            reason="The function runs a few times per image change; reserving concurrency for it would take capacity "
+            "from the account for nothing and fails on new accounts whose total concurrency is ten.",
         )

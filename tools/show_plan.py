@@ -26,6 +26,9 @@ MAIN_TYPES = (
     "AWS::SNS::Topic",
     "AWS::CloudWatch::Dashboard",
 )
+# The cloud build's custom resource (`RESOURCE_TYPE` in stacks/cloud_image.py; not imported: this tool reads
+# assemblies without loading the CDK).
+CLOUD_BUILD_TYPE = "Custom::CDKContainerImageBuild"
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -60,15 +63,12 @@ def _cloud_builds(template: dict[str, Any]) -> list[str]:
     """The images a stack builds in AWS CodeBuild while it deploys (`image_build` cloud)."""
     lines = []
     for resource in template.get("Resources", {}).values():
-        if resource["Type"] != "Custom::CDKContainerImageBuild":
+        if resource["Type"] != CLOUD_BUILD_TYPE:
             continue
         props = resource["Properties"]
-        command = props["buildCommand"].split()
-        platform = command[command.index("--platform") + 1] if "--platform" in command else "the default platform"
-        repository = props["repositoryUri"]["Fn::Join"][1][-1].rpartition("/")[2]
         lines.append(
-            f"    image: lambda_image built for {platform} in AWS CodeBuild while this stack deploys, "
-            f"pushed to ECR repository {repository} as {props['imageTag']}"
+            f"    image: lambda_image built for {props['Platform']} in AWS CodeBuild while this stack deploys, "
+            f"pushed to ECR repository {props['RepositoryName']} as {props['ImageTag']}"
         )
     return lines
 

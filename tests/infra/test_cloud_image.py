@@ -1,9 +1,10 @@
 """`image_build=cloud`: the image is built in CodeBuild at deploy time, into the registry's repository.
 
 One cloud synth for the module, plus one with other settings for the rebuild test and one through the real CLI.
-Every checker of the default synth runs on it too. The build's shell is run offline with stand-ins for `aws`,
-`docker` and `curl`, to prove what the buildspec does with an existing tag and how a failure reaches
-CloudFormation.
+Every checker of the default synth runs on it too. Offline, with stand-ins for what runs in AWS:
+- the project's buildspec, in a shell with stand-ins for `aws`, `docker` and `unzip`;
+- the provider framework's own answer to CloudFormation, under the pinned Node.js with stand-ins for the AWS SDK,
+  fed by our check handler's real answers (the handlers alone: tests/infra/test_cloud_image_handler.py).
 """
 
 from __future__ import annotations
@@ -13,13 +14,18 @@ import os
 import shutil
 import subprocess
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import boto3
 import pytest
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Capture, Match
+from botocore.stub import Stubber
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
+from constructs import IConstruct
 
 from checks.allowlist import load_section
 from checks.assembly import stack_templates
@@ -27,22 +33,34 @@ from checks.cdk_cli import run_cdk
 from checks.cfn_lint import blocking, run_cfn_lint
 from checks.checkov import run_checkov, unreasoned_skips
 from checks.iam import assembly_violations
-from checks.nag import acknowledgement_problems
+from checks.nag import acknowledgement_problems, acknowledgements
 from stacks.cloud_image import (
     ANSWER_TIMEOUT,
+    BUILD_RESOURCE_ID,
     BUILD_TIMEOUT_MINUTES,
+    BUILDSPEC,
+    HANDLER_DIRECTORY,
     HANDLER_MEMORY_MIB,
-    LOG_GROUP_VARIABLE,
+    HANDLER_RUNTIME,
+    PROJECT_ID,
+    QUERY_INTERVAL,
+    QUEUED_TIMEOUT_MINUTES,
+    RESOURCE_TYPE,
+    WAIT_TIMEOUT,
     CloudImageBuild,
     build_context_ignore,
     image_tag,
-    skip_existing_tag,
 )
+from stacks.cloud_image_handler import image_build
+from stacks.cloud_image_handler.image_build import CodeBuild, check, start
 from stacks.mailer import ARCHITECTURE, IMAGE_DIRECTORY
 from stacks.registry import PUSH_ACTIONS
 from tests.infra.conftest import ROOT, Synthesized, cdk_json_context, synthesize
 
 CLOUD = {"image_build": "cloud"}
+# What the deploying account and region make of the repository's tokens, for the offline runs.
+REPOSITORY_URI = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/inbox-mailer-dev"
+SOURCE_URL = "s3://cdk-hnb659fds-assets-123456789012-eu-west-1/source.zip"
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +74,27 @@ def _build(cloud: Synthesized) -> CloudImageBuild:
     return build
 
 
-def _resource(cloud: Synthesized, construct: Any) -> dict[str, Any]:
+def _resources(cloud: Synthesized) -> dict[str, Any]:
+    resources: dict[str, Any] = cloud.function.to_json()["Resources"]
+    return resources
+
+
+def _resource(cloud: Synthesized, construct: IConstruct) -> dict[str, Any]:
     return cloud.function_resource(construct)
 
 
-def _image_build_properties(cloud: Synthesized) -> dict[str, Any]:
-    (resource,) = cloud.function.find_resources("Custom::CDKContainerImageBuild").values()
-    props: dict[str, Any] = resource["Properties"]
+def _build_resource(cloud: Synthesized) -> dict[str, Any]:
+    resource: dict[str, Any] = _resources(cloud)[BUILD_RESOURCE_ID]
+    return resource
+
+
+def _build_properties(cloud: Synthesized) -> dict[str, Any]:
+    props: dict[str, Any] = _build_resource(cloud)["Properties"]
+    return props
+
+
+def _project(cloud: Synthesized) -> dict[str, Any]:
+    props: dict[str, Any] = _resources(cloud)[PROJECT_ID]["Properties"]
     return props
 
 
@@ -72,9 +104,21 @@ def _statements(cloud: Synthesized, role: Any) -> list[dict[str, Any]]:
     return statements
 
 
-def _buildspec(cloud: Synthesized) -> dict[str, Any]:
-    spec: dict[str, Any] = json.loads(_resource(cloud, _build(cloud).project)["Properties"]["Source"]["BuildSpec"])
-    return spec
+def _id(cloud: Synthesized, construct: IConstruct) -> str:
+    return cloud.logical_id(construct)
+
+
+def _arn(cloud: Synthesized, construct: IConstruct) -> dict[str, Any]:
+    return {"Fn::GetAtt": [_id(cloud, construct), "Arn"]}
+
+
+def _framework_functions(cloud: Synthesized) -> dict[str, str]:
+    """Handler name (`framework.onEvent`...) -> logical id, for the provider framework's three functions."""
+    return {
+        r["Properties"]["Handler"]: logical_id
+        for logical_id, r in _resources(cloud).items()
+        if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Handler", "").startswith("framework.")
+    }
 
 
 # Where the image goes and what uses it
@@ -105,18 +149,21 @@ def test_the_pinned_cli_synthesizes_the_cloud_build_with_no_image_to_build(tmp_p
     assert len(manifests) == 2
     assert [json.loads(m.read_text()).get("dockerImages", {}) for m in manifests] == [{}, {}]
     template = json.loads((tmp_path / "inbox-mailer-dev-function.template.json").read_text())
-    assert [r["Type"] for r in template["Resources"].values()].count("Custom::CDKContainerImageBuild") == 1
+    assert [r["Type"] for r in template["Resources"].values()].count(RESOURCE_TYPE) == 1
 
 
 def test_the_function_runs_the_tag_the_build_answered_from_the_registry_repository(cloud: Synthesized) -> None:
-    props = _resource(cloud, cloud.stacks.function.mailer.function)["Properties"]
-    build_id = cloud.logical_id(_build(cloud).custom_resource)
-    assert props["PackageType"] == "Image"
-    assert props["Code"]["ImageUri"]["Fn::Join"][1][-2:] == [
+    image_uri = Capture()
+    cloud.function.has_resource_properties(
+        "AWS::Lambda::Function", {"PackageType": "Image", "Code": {"ImageUri": image_uri}}
+    )
+    assert image_uri.as_object()["Fn::Join"][1][-2:] == [
         f"/{cloud.settings.repository_name}:",
-        {"Fn::GetAtt": [build_id, "ImageTag"]},
+        {"Fn::GetAtt": [BUILD_RESOURCE_ID, "ImageTag"]},
     ]
-    assert _image_build_properties(cloud)["repositoryUri"]["Fn::Join"][1][-1] == f"/{cloud.settings.repository_name}"
+    props = _build_properties(cloud)
+    assert props["RepositoryName"] == cloud.settings.repository_name
+    assert props["RepositoryUri"]["Fn::Join"][1][-1] == f"/{cloud.settings.repository_name}"
 
 
 def test_the_registry_repository_is_the_same_for_both_builds(cloud: Synthesized, synthesized: Synthesized) -> None:
@@ -134,16 +181,31 @@ def test_the_function_stack_deploys_after_the_registry(cloud: Synthesized) -> No
 
 
 def test_the_build_runs_natively_for_the_function_architecture(cloud: Synthesized) -> None:
-    environment = _resource(cloud, _build(cloud).project)["Properties"]["Environment"]
     function = _resource(cloud, cloud.stacks.function.mailer.function)["Properties"]
-    command = _image_build_properties(cloud)["buildCommand"].split()
     assert function["Architectures"] == [ARCHITECTURE.name]
-    assert command[command.index("--platform") + 1] == ARCHITECTURE.docker_platform == "linux/arm64"
-    assert environment["Type"] == "ARM_CONTAINER"
-    assert "aarch64" in environment["Image"]
-    assert environment["ComputeType"] == "BUILD_GENERAL1_SMALL"
+    assert _build_properties(cloud)["Platform"] == ARCHITECTURE.docker_platform == "linux/arm64"
+    cloud.function.has_resource_properties(
+        "AWS::CodeBuild::Project",
+        {
+            "Environment": Match.object_like(
+                {
+                    "Type": "ARM_CONTAINER",
+                    "Image": Match.string_like_regexp("aarch64"),
+                    "ComputeType": "BUILD_GENERAL1_SMALL",
+                }
+            )
+        },
+    )
+
+
+def test_the_buildspec_is_the_projects_own_and_builds_a_single_platform_manifest(cloud: Synthesized) -> None:
+    source = _project(cloud)["Source"]
+    assert json.loads(source["BuildSpec"]) == BUILDSPEC
+    assert list(BUILDSPEC["phases"]) == ["build"]
+    *_, build_command, push = BUILDSPEC["phases"]["build"]["commands"]
     # Lambda refuses image indexes; without provenance buildx writes a single-platform manifest.
-    assert "--provenance=false" in command
+    assert build_command.startswith('docker buildx build --platform "$PLATFORM" --provenance=false ')
+    assert push == 'docker push "$REPOSITORY_URI:$IMAGE_TAG"'
 
 
 def _plan(outdir: Path) -> list[str]:
@@ -158,7 +220,7 @@ def _plan(outdir: Path) -> list[str]:
 
 
 def test_the_plan_says_where_the_image_is_built_and_pushed(cloud: Synthesized, synthesized: Synthesized) -> None:
-    tag = _image_build_properties(cloud)["imageTag"]
+    tag = _build_properties(cloud)["ImageTag"]
     assert _plan(cloud.outdir) == [
         "image: lambda_image built for linux/arm64 in AWS CodeBuild while this stack deploys, "
         f"pushed to ECR repository inbox-mailer-dev as {tag}"
@@ -174,8 +236,8 @@ def test_the_plan_says_where_the_image_is_built_and_pushed(cloud: Synthesized, s
 
 
 def test_the_tag_is_the_hash_of_the_image_sources_and_platform(cloud: Synthesized) -> None:
-    tag = _image_build_properties(cloud)["imageTag"]
-    assert tag == image_tag(IMAGE_DIRECTORY, ARCHITECTURE.docker_platform)
+    tag = _build_properties(cloud)["ImageTag"]
+    assert tag == image_tag(IMAGE_DIRECTORY, ARCHITECTURE.docker_platform) == _build(cloud).tag
     assert tag.startswith("cloud-")
     assert len(tag) <= 128
 
@@ -187,8 +249,12 @@ def image_copy(tmp_path: Path) -> Path:
     return copy
 
 
+def _source_key(cloud: Synthesized) -> str:
+    return str(_build_properties(cloud)["SourceUrl"]["Fn::Sub"].rsplit("/", 1)[1])
+
+
 def test_the_source_archive_holds_exactly_the_build_context_of_dockerignore(cloud: Synthesized) -> None:
-    key = _image_build_properties(cloud)["sourceS3Url"]["Fn::Sub"].rsplit("/", 1)[1].removesuffix(".zip")
+    key = _source_key(cloud).removesuffix(".zip")
     staged = cloud.outdir / cloud.asset_manifest(cloud.stacks.function.stack_name)["files"][key]["source"]["path"]
     files = sorted(str(p.relative_to(staged)) for p in staged.rglob("*") if p.is_file())
     package = [f"inbox_mailer/{p.name}" for p in (IMAGE_DIRECTORY / "inbox_mailer").glob("*.py")]
@@ -235,387 +301,337 @@ def test_a_change_outside_lambda_image_does_not_rebuild_the_image(cloud: Synthes
     other_function = _resource(other, other.stacks.function.mailer.function)["Properties"]
     assert (other_function["MemorySize"], function["MemorySize"]) == (1024, 512)
 
-    # THEN the build's properties (tag, source archive, command, project), which start a build when they
-    # change, are the same: CloudFormation does not update the build resource, so nothing is built
-    assert _image_build_properties(other) == _image_build_properties(cloud)
+    # THEN the build resource's properties (tag, source archive, platform, repository, project, handler) are
+    # the same: CloudFormation sends the resource no request, so nothing is even looked up
+    assert _build_properties(other) == _build_properties(cloud)
 
 
-def test_the_build_looks_its_tag_up_before_anything_else_and_guards_every_command(cloud: Synthesized) -> None:
-    commands = _buildspec(cloud)["phases"]["build"]["commands"]
-    assert commands[0].startswith('if aws ecr describe-images --repository-name "${repositoryUri#*/}" ')
-    assert all(c.startswith('[ "$image_exists" = yes ] || ') for c in commands[1:])
-    assert any(c.endswith("docker push $repositoryUri:$imageTag") for c in commands)
+# What a build runs: the buildspec's commands in a shell, with the variables the start handler sets
 
 
-def _fake_tools(bin_dir: Path, log: Path) -> None:
-    """`aws`, `docker`, `unzip` and `curl` that record their calls; `aws ecr describe-images` exits $DESCRIBE_EXIT."""
+def _started_build_variables(cloud: Synthesized) -> dict[str, str]:
+    """The variables our start handler sets on the build it starts for the synthesized resource."""
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.started: list[dict[str, Any]] = []
+
+        def start_build(self, **kwargs: Any) -> dict[str, Any]:
+            self.started.append(kwargs)
+            return {"build": {"id": "inbox-mailer-dev-function-image-build:1"}}
+
+        def batch_get_builds(self, **kwargs: Any) -> dict[str, Any]:
+            raise AssertionError("not called when a build starts")
+
+    props = {**_build_properties(cloud), "RepositoryUri": REPOSITORY_URI, "SourceUrl": SOURCE_URL}
+    ecr = boto3.client("ecr", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    recorder = Recorder()
+    with Stubber(ecr) as stub:
+        stub.add_client_error("describe_images", service_error_code="ImageNotFoundException")
+        start({"RequestType": "Create", "ResourceProperties": props}, ecr=ecr, codebuild=recorder)
+    (build,) = recorder.started
+    assert build["projectName"] == {"Ref": PROJECT_ID}
+    return {v["name"]: v["value"] for v in build["environmentVariablesOverride"]}
+
+
+def _fake_tools(bin_dir: Path) -> None:
+    """`aws`, `docker` and `unzip` that record their calls; `docker buildx build` exits $BUILD_EXIT."""
     bin_dir.mkdir()
     scripts = {
         "aws": 'echo "aws $*" >> "$CALLS"\n'
-        'if [ "$1 $2" = "ecr describe-images" ]; then exit "$DESCRIBE_EXIT"; fi\n'
         'if [ "$1 $2" = "s3 cp" ]; then touch "$4"; fi\n'
         'if [ "$2" = "get-login-password" ]; then echo token; fi\n',
-        "docker": 'echo "docker $*" >> "$CALLS"\nif [ "$2" = "build" ]; then exit "$BUILD_EXIT"; fi\ncat > /dev/null\n',
+        "docker": 'echo "docker $*" >> "$CALLS"\n'
+        'if [ "$1 $2" = "buildx build" ]; then exit "$BUILD_EXIT"; fi\n'
+        'if [ "$1" = "login" ]; then cat > /dev/null; fi\n',
         "unzip": 'echo "unzip $*" >> "$CALLS"\n',
-        "curl": 'echo "curl $*" >> "$CALLS"\ncp payload.json "$ANSWER"\n',
     }
     for name, body in scripts.items():
         path = bin_dir / name
         path.write_text("#!/bin/bash\n" + body)
         path.chmod(0o755)
-    log.touch()
 
 
-def _run_build(
-    cloud: Synthesized, tmp_path: Path, *, tag_exists: bool, build_fails: bool = False
-) -> tuple[list[str], dict[str, Any]]:
-    """Run the buildspec's commands as CodeBuild does: one shell; a failing build command ends the phase."""
-    spec = _buildspec(cloud)
-    props = _image_build_properties(cloud)
-    work, calls, answer = tmp_path / "work", tmp_path / "calls.log", tmp_path / "answer.json"
+def _run_build(cloud: Synthesized, tmp_path: Path, *, build_fails: bool = False) -> tuple[int, list[str]]:
+    """(exit status, calls): the buildspec run as CodeBuild runs it, one shell, a failed command ends the build."""
+    work, calls = tmp_path / "work", tmp_path / "calls.log"
     work.mkdir()
-    _fake_tools(tmp_path / "bin", calls)
-    for phase in ("build", "post_build"):
-        folder = tmp_path / phase
-        folder.mkdir()
-        for index, command in enumerate(spec["phases"][phase]["commands"]):
-            (folder / f"{index:03}.sh").write_text(command + "\n")
-    driver = (
-        "CODEBUILD_BUILD_SUCCEEDING=1\n"
-        f'for f in "{tmp_path}"/build/*.sh; do . "$f" || {{ CODEBUILD_BUILD_SUCCEEDING=0; break; }}; done\n'
-        f'for f in "{tmp_path}"/post_build/*.sh; do . "$f"; done\n'
-    )
-    project_name = _resource(cloud, _build(cloud).project)["Properties"]["Name"]
+    calls.touch()
+    _fake_tools(tmp_path / "bin")
+    folder = tmp_path / "build"
+    folder.mkdir()
+    for index, command in enumerate(BUILDSPEC["phases"]["build"]["commands"]):
+        (folder / f"{index:03}.sh").write_text(command + "\n")
+    driver = f'for f in "{folder}"/*.sh; do . "$f" || exit 1; done\n'
     environment = {
         "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}",
         "CALLS": str(calls),
-        "ANSWER": str(answer),
-        "DESCRIBE_EXIT": "0" if tag_exists else "254",
         "BUILD_EXIT": "1" if build_fails else "0",
-        # What the handler sets on the build (the construct's lambda/trigger-codebuild/index.ts).
-        "responseURL": "https://cloudformation-custom-resource-response.example/answer",
-        "stackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/inbox-mailer-dev-function/1",
-        "requestId": "request-1",
-        "logicalResourceId": cloud.logical_id(_build(cloud).custom_resource),
-        "repositoryUri": f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{cloud.settings.repository_name}",
-        "repositoryAuthUri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
-        "repositoryRegion": "eu-west-1",
-        "buildCommand": props["buildCommand"],
-        "imageTag": props["imageTag"],
-        "projectName": project_name,
-        "sourceS3Url": "s3://assets/source.zip",
-        # What the project sets: the name of the build's log group (generated by CloudFormation).
-        "BUILD_LOG_GROUP": "inbox-mailer-dev-function-CloudImageBuildLogsC95926E0-AbCdEf012345",
         # What CodeBuild sets.
         "AWS_REGION": "eu-west-1",
-        "CODEBUILD_LOG_PATH": "build-1",
+        **_started_build_variables(cloud),
     }
-    subprocess.run(["bash", "-c", driver], cwd=work, env=environment, check=True, capture_output=True, timeout=30)
-    return calls.read_text().splitlines(), json.loads(answer.read_text())
+    done = subprocess.run(["bash", "-c", driver], cwd=work, env=environment, capture_output=True, timeout=30)
+    return done.returncode, calls.read_text().splitlines()
 
 
-def test_an_existing_tag_is_neither_built_nor_pushed_again_and_the_build_succeeds(
+def test_a_build_logs_in_fetches_its_archive_builds_for_the_platform_and_pushes_the_tag_once(
     cloud: Synthesized, tmp_path: Path
 ) -> None:
-    # GIVEN the tag is already in the repository (a rollback to the previous image, or a redeploy)
-    # WHEN the build runs
-    calls, answer = _run_build(cloud, tmp_path, tag_exists=True)
-
-    # THEN it only looked the tag up and answered success with that tag
-    assert [c for c in calls if not c.startswith("curl")] == [
-        f"aws ecr describe-images --repository-name {cloud.settings.repository_name} "
-        f"--image-ids imageTag={_image_build_properties(cloud)['imageTag']}"
+    status, calls = _run_build(cloud, tmp_path)
+    tag = _build_properties(cloud)["ImageTag"]
+    assert status == 0
+    # Each login is a pipe, whose two sides run at once.
+    assert sorted(calls[:4]) == [
+        "aws ecr get-login-password --region eu-west-1",
+        "aws ecr-public get-login-password --region us-east-1",
+        "docker login --username AWS --password-stdin 123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+        "docker login --username AWS --password-stdin public.ecr.aws",
     ]
-    assert answer["Status"] == "SUCCESS"
-    assert answer["Data"] == {"ImageTag": _image_build_properties(cloud)["imageTag"]}
-
-
-def test_a_new_tag_is_built_and_pushed_once(cloud: Synthesized, tmp_path: Path) -> None:
-    calls, answer = _run_build(cloud, tmp_path, tag_exists=False)
-    tag = _image_build_properties(cloud)["imageTag"]
-    pushes = [c for c in calls if c.startswith("docker push")]
-    assert pushes == [
-        f"docker push 123456789012.dkr.ecr.eu-west-1.amazonaws.com/{cloud.settings.repository_name}:{tag}"
+    assert calls[4:] == [
+        f"aws s3 cp {SOURCE_URL} source.zip",
+        "unzip -q source.zip -d context",
+        f"docker buildx build --platform linux/arm64 --provenance=false --load --tag {REPOSITORY_URI}:{tag} context",
+        f"docker push {REPOSITORY_URI}:{tag}",
     ]
-    assert any(c.startswith("docker buildx build --platform linux/arm64") for c in calls)
-    assert answer["Status"] == "SUCCESS"
 
 
-# A failed build fails the deploy, with its log
-
-
-def test_a_failed_build_answers_failure_with_the_link_to_its_log(cloud: Synthesized, tmp_path: Path) -> None:
-    # GIVEN a build whose docker build fails
-    calls, answer = _run_build(cloud, tmp_path, tag_exists=False, build_fails=True)
-
-    # THEN nothing is pushed and CloudFormation gets FAILED with a link to the build's log stream
+def test_a_failed_docker_build_pushes_nothing_and_fails_the_build(cloud: Synthesized, tmp_path: Path) -> None:
+    status, calls = _run_build(cloud, tmp_path, build_fails=True)
+    assert status != 0
+    assert calls[-1].startswith("docker buildx build ")
     assert not [c for c in calls if c.startswith("docker push")]
-    assert answer["Status"] == "FAILED"
-    link = answer["Reason"].split("reason: ", 1)[1]
-    assert link == (
-        "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#logsV2:log-groups/log-group/"
-        "inbox-mailer-dev-function-CloudImageBuildLogsC95926E0-AbCdEf012345/log-events/build-1"
-    )
 
 
-def test_a_construct_whose_answer_changed_is_refused_rather_than_half_rewritten(cloud: Synthesized) -> None:
-    changed = json.loads(json.dumps(_build(cloud).original_buildspec))
-    changed["phases"]["post_build"]["commands"] = ["echo answered elsewhere"]
-    with pytest.raises(ValueError, match="post-build answer changed"):
-        skip_existing_tag(changed)
+# A failed build fails the deploy with one line: the provider framework's own answer to CloudFormation, run
+# under the pinned Node.js with stand-ins for the AWS SDK's Lambda client and for the HTTPS request to S3.
 
-
-# The handler that starts the build: the construct's own code, run by the pinned Node.js with a fake AWS SDK
-# CodeBuild client (the Lambda runtime provides the real one) and a local server standing in for CloudFormation.
-
-_FAKE_CODEBUILD = """
+_FAKE_LAMBDA = """
 const fs = require("fs");
-class StartBuildCommand { constructor(input) { this.input = input; } }
-class CodeBuildClient {
-  async send(command) {
-    if (process.env.START_BUILD === "fail") {
-      const error = new Error("Project cannot be found: inbox-mailer-dev-function-image-build");
-      error.name = "ResourceNotFoundException";
-      throw error;
-    }
-    fs.appendFileSync(process.env.STARTED, JSON.stringify(command.input) + "\\n");
-    return { build: { id: "build-1" } };
+class Lambda {
+  async invoke(request) {
+    fs.appendFileSync(process.env.INVOKED, request.FunctionName + "\\n");
+    const answer = JSON.parse(fs.readFileSync(process.env.USER_ANSWER, "utf8"));
+    return { FunctionError: answer.FunctionError, Payload: Buffer.from(JSON.stringify(answer.Payload)) };
   }
 }
-module.exports = { CodeBuildClient, StartBuildCommand };
+module.exports = { Lambda, waitUntilFunctionActiveV2: async () => {} };
+"""
+_FAKE_SFN = """
+class SFN { async startExecution() { throw new Error("isComplete starts no waiter"); } }
+module.exports = { SFN };
+"""
+_CAPTURE_ANSWER = """
+const fs = require("fs");
+const https = require("https");
+https.request = (options, callback) => {
+  let body = "";
+  return {
+    on() { return this; },
+    write(chunk) { body += chunk; },
+    end() {
+      fs.writeFileSync(process.env.ANSWER, JSON.stringify({ method: options.method, body }));
+      callback({ statusCode: 200, resume() {} });
+    },
+  };
+};
 """
 _DRIVER = """
 const fs = require("fs");
-const http = require("http");
-const { handler } = require(process.env.HANDLER);
+const framework = require(process.env.FRAMEWORK);
 const event = JSON.parse(fs.readFileSync(process.env.EVENT, "utf8"));
-const server = http.createServer((request, response) => {
-  let body = "";
-  request.on("data", (chunk) => (body += chunk));
-  request.on("end", () => { fs.writeFileSync(process.env.ANSWER, body); response.end(); });
-});
-server.listen(0, "127.0.0.1", async () => {
-  event.ResponseURL = `http://127.0.0.1:${server.address().port}/answer`;
-  await handler(event, { logStreamName: "2026/11/28/[$LATEST]handler" });
-  server.close();
-});
+framework.isComplete(event).catch((error) => fs.writeFileSync(process.env.THROWN, error.constructor.name));
 """
 
 
-def _run_handler(
-    cloud: Synthesized, tmp_path: Path, request_type: str, *, start_fails: bool = False
-) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """(builds started, answer sent to CloudFormation) when CloudFormation sends `request_type`."""
-    code_key = _resource(cloud, _build(cloud).handler)["Properties"]["Code"]["S3Key"].removesuffix(".zip")
-    handler = cloud.outdir / cloud.asset_manifest(cloud.stacks.function.stack_name)["files"][code_key]["source"]["path"]
-    fake = tmp_path / "node_modules" / "@aws-sdk" / "client-codebuild"
-    fake.mkdir(parents=True)
-    (fake / "index.js").write_text(_FAKE_CODEBUILD)
-    (tmp_path / "driver.js").write_text(_DRIVER)
-    properties = {
-        **_image_build_properties(cloud),
-        "repositoryUri": f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{cloud.settings.repository_name}",
-        "codeBuildProjectName": _resource(cloud, _build(cloud).project)["Properties"]["Name"],
-        "sourceS3Url": "s3://cdk-hnb659fds-assets-123456789012-eu-west-1/source.zip",
-    }
+def _lambda_result(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """What Lambda's Python runtime returns for one invocation of a handler: its answer, or its error."""
+    try:
+        return {"Payload": run()}
+    except Exception as error:  # noqa: BLE001 - the runtime reports any exception this way
+        return {
+            "FunctionError": "Unhandled",
+            "Payload": {
+                "errorMessage": str(error),
+                "errorType": type(error).__name__,
+                "requestId": "5e1d6c2b-0000-4000-8000-000000000001",
+                "stackTrace": traceback.format_tb(error.__traceback__),
+            },
+        }
+
+
+def _framework_answer(
+    cloud: Synthesized, tmp_path: Path, build: dict[str, Any], *, tag_pushed: bool
+) -> tuple[dict[str, Any] | None, str | None, dict[str, Any]]:
+    """(answer to CloudFormation, error the waiter sees, the check handler's result) for one check of `build`."""
+    props = {**_build_properties(cloud), "RepositoryUri": REPOSITORY_URI, "SourceUrl": SOURCE_URL}
+    tag = props["ImageTag"]
+    request = json.loads((ROOT / "tests" / "events" / "cloud_image_build_create.json").read_text())
+    # What the framework's onEvent hands the waiter: the request, merged with the start handler's answer.
     event = {
-        "RequestType": request_type,
-        "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/inbox-mailer-dev-function/1",
-        "RequestId": "request-1",
-        "LogicalResourceId": cloud.logical_id(_build(cloud).custom_resource),
-        "ResourceType": "Custom::CDKContainerImageBuild",
-        "ResourceProperties": properties,
+        **request,
+        "LogicalResourceId": BUILD_RESOURCE_ID,
+        "ResourceProperties": props,
+        "PhysicalResourceId": tag,
+        "Data": {"ImageTag": tag},
+        "BuildId": build["id"],
     }
+    ecr = boto3.client("ecr", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    codebuild = boto3.client("codebuild", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(ecr) as ecr_stub, Stubber(codebuild) as codebuild_stub:
+        codebuild_stub.add_response("batch_get_builds", {"builds": [build]})
+        if build["buildStatus"] == "SUCCEEDED":
+            if tag_pushed:
+                ecr_stub.add_response("describe_images", {"imageDetails": [{"imageTags": [tag]}]})
+            else:
+                ecr_stub.add_client_error("describe_images", service_error_code="ImageNotFoundException")
+        result = _lambda_result(lambda: check(event, ecr=ecr, codebuild=cast(CodeBuild, codebuild)))
+
+    code_key = _resources(cloud)[_framework_functions(cloud)["framework.isComplete"]]["Properties"]["Code"]["S3Key"]
+    assets = cloud.asset_manifest(cloud.stacks.function.stack_name)["files"]
+    framework = cloud.outdir / assets[code_key.removesuffix(".zip")]["source"]["path"] / "framework.js"
+    sdk = tmp_path / "node_modules" / "@aws-sdk"
+    for name, code in (("client-lambda", _FAKE_LAMBDA), ("client-sfn", _FAKE_SFN)):
+        (sdk / name).mkdir(parents=True)
+        (sdk / name / "index.js").write_text(code)
+    (tmp_path / "capture.js").write_text(_CAPTURE_ANSWER)
+    (tmp_path / "driver.js").write_text(_DRIVER)
     (tmp_path / "event.json").write_text(json.dumps(event))
-    started, answer = tmp_path / "started.jsonl", tmp_path / "answer.json"
+    (tmp_path / "user.json").write_text(json.dumps(result))
+    answer, thrown, invoked = tmp_path / "answer.json", tmp_path / "thrown.txt", tmp_path / "invoked.txt"
+    check_arn = "arn:aws:lambda:eu-west-1:123456789012:function:inbox-mailer-dev-function-CloudImageCheck-1"
     subprocess.run(
-        [str(ROOT / "node_modules" / ".bin" / "node"), str(tmp_path / "driver.js")],
+        [str(ROOT / "node_modules" / ".bin" / "node"), "-r", str(tmp_path / "capture.js"), str(tmp_path / "driver.js")],
         env={
             "PATH": os.environ["PATH"],
             "NODE_PATH": str(tmp_path / "node_modules"),
-            "HANDLER": str(handler / "index.js"),
+            "FRAMEWORK": str(framework),
             "EVENT": str(tmp_path / "event.json"),
-            "STARTED": str(started),
+            "USER_ANSWER": str(tmp_path / "user.json"),
             "ANSWER": str(answer),
-            "START_BUILD": "fail" if start_fails else "ok",
+            "THROWN": str(thrown),
+            "INVOKED": str(invoked),
+            "USER_ON_EVENT_FUNCTION_ARN": check_arn.replace("Check", "Start"),
+            "USER_IS_COMPLETE_FUNCTION_ARN": check_arn,
             "AWS_REGION": "eu-west-1",
         },
         check=True,
         capture_output=True,
         timeout=60,
     )
-    builds = [json.loads(line) for line in started.read_text().splitlines()] if started.exists() else []
-    return builds, json.loads(answer.read_text()) if answer.exists() else None
+    assert invoked.read_text().splitlines() == [check_arn]
+    sent = json.loads(answer.read_text()) if answer.exists() else None
+    if sent is not None:
+        assert sent["method"] == "PUT"
+    return (
+        json.loads(sent["body"]) if sent else None,
+        thrown.read_text() if thrown.exists() else None,
+        result,
+    )
 
 
-def test_the_handler_starts_one_build_of_our_tag_and_leaves_the_answer_to_the_build(
+def _codebuild_build(status: str) -> dict[str, Any]:
+    build: dict[str, Any] = json.loads((ROOT / "tests" / "events" / "codebuild_build_failed.json").read_text())
+    if status != "FAILED":
+        build["buildStatus"] = status
+        build["phases"] = [p for p in build["phases"] if p["phaseType"] not in ("BUILD", "POST_BUILD")]
+    return build
+
+
+def test_a_failed_build_fails_the_deploy_with_the_handlers_line_first_in_a_valid_json_answer(
     cloud: Synthesized, tmp_path: Path
 ) -> None:
-    # WHEN CloudFormation creates (or updates) the build resource
-    builds, answer = _run_handler(cloud, tmp_path, "Create")
+    # GIVEN the build failed in its docker build
+    # WHEN the framework's check asks our check handler, which raises
+    answer, thrown, result = _framework_answer(cloud, tmp_path, _codebuild_build("FAILED"), tag_pushed=False)
 
-    # THEN one build of this project starts with the content tag, and the handler does not answer itself
-    (build,) = builds
-    variables = {v["name"]: v["value"] for v in build["environmentVariablesOverride"]}
-    assert build["projectName"] == _resource(cloud, _build(cloud).project)["Properties"]["Name"]
-    assert variables["imageTag"] == _build(cloud).tag
-    assert variables["repositoryUri"].endswith(f"/{cloud.settings.repository_name}")
+    # THEN CloudFormation gets valid JSON (the framework serializes it), FAILED, for this resource and tag
+    assert answer is not None
+    assert thrown is None
+    assert (answer["Status"], answer["LogicalResourceId"]) == ("FAILED", BUILD_RESOURCE_ID)
+    assert answer["PhysicalResourceId"] == _build_properties(cloud)["ImageTag"]
+    # AND its reason starts with our one line (the build, its phase and reason, its log); the framework adds a
+    # line naming the check function and its own stack trace after it
+    message = result["Payload"]["errorMessage"]
+    assert "\n" not in message
+    assert message.startswith("Image build inbox-mailer-dev-function-image-build:")
+    assert "of log group inbox-mailer-dev-function-CloudImageBuildLogsC95926E0-" in message
+    first, blank, framework_hint, *_ = answer["Reason"].splitlines()
+    assert first == f"Error: {message}"
+    assert (blank, framework_hint) == ("", "Logs: /aws/lambda/inbox-mailer-dev-function-CloudImageCheck-1")
+
+
+def test_a_build_that_pushed_its_tag_answers_success_with_the_tag(cloud: Synthesized, tmp_path: Path) -> None:
+    answer, thrown, _ = _framework_answer(cloud, tmp_path, _codebuild_build("SUCCEEDED"), tag_pushed=True)
+    tag = _build_properties(cloud)["ImageTag"]
+    assert answer is not None
+    assert thrown is None
+    assert (answer["Status"], answer["PhysicalResourceId"], answer["Data"]) == ("SUCCESS", tag, {"ImageTag": tag})
+
+
+def test_a_build_still_running_makes_the_waiter_ask_again_without_answering(cloud: Synthesized, tmp_path: Path) -> None:
+    answer, thrown, _ = _framework_answer(cloud, tmp_path, _codebuild_build("IN_PROGRESS"), tag_pushed=False)
     assert answer is None
+    assert thrown == "Retry"
 
 
-def test_a_build_that_cannot_start_fails_the_deploy_with_the_reason(cloud: Synthesized, tmp_path: Path) -> None:
-    builds, answer = _run_handler(cloud, tmp_path, "Update", start_fails=True)
-    assert builds == []
-    assert answer is not None
-    assert answer["Status"] == "FAILED"
-    assert answer["Reason"] == "Project cannot be found: inbox-mailer-dev-function-image-build"
+# Time limits and logs
 
 
-def test_deleting_the_build_resource_builds_nothing_and_succeeds(cloud: Synthesized, tmp_path: Path) -> None:
-    builds, answer = _run_handler(cloud, tmp_path, "Delete")
-    assert builds == []
-    assert answer is not None
-    assert answer["Status"] == "SUCCESS"
-
-
-def test_the_construct_failure_answer_is_not_json_until_it_is_put_on_one_line(cloud: Synthesized) -> None:
-    # GIVEN the construct's own post-build script, as it comes (a line break inside the JSON string)
-    original = _build(cloud).original_buildspec
-    script = original["phases"]["post_build"]["commands"][1]
-    payload = script.split("cat <<EOF > payload.json\n", 1)[1].split("\nEOF", 1)[0]
-    failed = payload.replace("$REASON", "ContainerImageBuild failed. See ... reason: \nhttps://link")
-
-    # THEN that answer is not valid JSON, and the rewritten script no longer produces a line break there
-    with pytest.raises(json.JSONDecodeError):
-        json.loads(failed)
-    assert "reason: \nhttps://" in script
-    assert "reason: \nhttps://" not in skip_existing_tag(original)["phases"]["post_build"]["commands"][1]
+def test_a_build_that_never_ends_fails_the_deploy_within_the_answer_timeout(cloud: Synthesized) -> None:
+    project = _project(cloud)
+    assert (project["TimeoutInMinutes"], project["QueuedTimeoutInMinutes"]) == (
+        BUILD_TIMEOUT_MINUTES,
+        QUEUED_TIMEOUT_MINUTES,
+    )
+    # The waiter asks every QUERY_INTERVAL until WAIT_TIMEOUT, then answers "Operation timed out".
+    definition = Capture()
+    cloud.function.has_resource_properties("AWS::StepFunctions::StateMachine", {"DefinitionString": definition})
+    text = "".join(p if isinstance(p, str) else "ARN" for p in definition.as_object()["Fn::Join"][1])
+    (retry,) = json.loads(text)["States"]["framework-isComplete-task"]["Retry"]
+    assert retry["IntervalSeconds"] == QUERY_INTERVAL.to_seconds() == 30
+    assert retry["IntervalSeconds"] * retry["MaxAttempts"] == WAIT_TIMEOUT.to_seconds()
+    assert retry["BackoffRate"] == 1
+    assert WAIT_TIMEOUT.to_seconds() > (BUILD_TIMEOUT_MINUTES + QUEUED_TIMEOUT_MINUTES) * 60
+    # CloudFormation gives up after ANSWER_TIMEOUT if no answer comes at all.
+    timeout = int(_build_properties(cloud)["ServiceTimeout"])
+    assert timeout == ANSWER_TIMEOUT.to_seconds() > WAIT_TIMEOUT.to_seconds()
+    assert timeout < 3600  # CloudFormation's default wait, and the most it allows
 
 
 def test_build_log_has_retention_and_is_where_the_project_writes(cloud: Synthesized) -> None:
     build = _build(cloud)
-    project = _resource(cloud, build.project)["Properties"]
     group = _resource(cloud, build.build_log_group)["Properties"]
-    group_name = {"Ref": cloud.logical_id(build.build_log_group)}
     assert group["RetentionInDays"] == cloud.settings.log_retention_days
     # A generated name: a group kept by a destroy or a failed first deploy never blocks the next deploy.
     assert "LogGroupName" not in group
-    assert project["LogsConfig"]["CloudWatchLogs"] == {"Status": "ENABLED", "GroupName": group_name}
-    # The failure link is made from this variable of the project.
-    assert project["Environment"]["EnvironmentVariables"] == [
-        {"Name": LOG_GROUP_VARIABLE, "Type": "PLAINTEXT", "Value": group_name}
-    ]
-    assert project["Environment"]["PrivilegedMode"] is True
+    assert _project(cloud)["LogsConfig"] == {
+        "CloudWatchLogs": {"Status": "ENABLED", "GroupName": {"Ref": _id(cloud, build.build_log_group)}}
+    }
 
 
-def test_handler_log_has_retention_and_is_the_only_one_of_the_handler(cloud: Synthesized) -> None:
+def test_every_function_of_the_custom_resource_writes_to_the_handler_log_and_only_three_groups_exist(
+    cloud: Synthesized,
+) -> None:
     build = _build(cloud)
-    handler = _resource(cloud, build.handler)["Properties"]
     group = _resource(cloud, build.handler_log_group)["Properties"]
     assert group["RetentionInDays"] == cloud.settings.log_retention_days
-    assert handler["LoggingConfig"] == {"LogGroup": {"Ref": cloud.logical_id(build.handler_log_group)}}
-    groups = cloud.function.find_resources("AWS::Logs::LogGroup")
-    assert sorted(groups) == sorted(
-        cloud.logical_id(g)
-        for g in (build.build_log_group, build.handler_log_group, cloud.stacks.function.mailer.log_group)
+    assert "LogGroupName" not in group
+    functions = [
+        _id(cloud, build.start_handler),
+        _id(cloud, build.check_handler),
+        *_framework_functions(cloud).values(),
+    ]
+    for logical_id in functions:
+        logging = _resources(cloud)[logical_id]["Properties"]["LoggingConfig"]
+        assert logging["LogGroup"] == {"Ref": _id(cloud, build.handler_log_group)}, logical_id
+    # The framework's trace of each request and answer is kept, not only its fatal errors.
+    for logical_id in _framework_functions(cloud).values():
+        assert _resources(cloud)[logical_id]["Properties"]["LoggingConfig"]["ApplicationLogLevel"] == "INFO"
+    # No group under a default name beside them (feature flag `useCdkManagedLogGroup`), no retention-less one.
+    assert sorted(cloud.function.find_resources("AWS::Logs::LogGroup")) == sorted(
+        _id(cloud, g) for g in (build.build_log_group, build.handler_log_group, cloud.stacks.function.mailer.log_group)
     )
-
-
-def test_the_handler_runs_on_the_latest_node_runtime_on_arm64_with_little_memory(cloud: Synthesized) -> None:
-    handler = _resource(cloud, _build(cloud).handler)["Properties"]
-    assert handler["Runtime"] == lambda_.Runtime.NODEJS_LATEST.name
-    assert handler["Architectures"] == ["arm64"]
-    assert handler["MemorySize"] == HANDLER_MEMORY_MIB
-
-
-def test_a_build_that_never_answers_fails_the_deploy_within_the_answer_timeout(cloud: Synthesized) -> None:
-    project = _resource(cloud, _build(cloud).project)["Properties"]
-    timeout = _image_build_properties(cloud)["ServiceTimeout"]
-    assert project["TimeoutInMinutes"] == BUILD_TIMEOUT_MINUTES
-    assert timeout == ANSWER_TIMEOUT.to_seconds() > BUILD_TIMEOUT_MINUTES * 60
-    assert timeout < 3600  # CloudFormation's default wait, and the most it allows
-
-
-# Least privilege
-
-
-def test_the_build_may_push_only_to_this_repository_and_read_only_its_source(cloud: Synthesized) -> None:
-    build = _build(cloud)
-    statements = {s["Sid"]: s for s in _statements(cloud, build.project.role)}
-    assert sorted(statements) == [
-        "LogInToTheRegistries",
-        "PushToThisRepositoryOnly",
-        "ReadThisSourceArchiveOnly",
-        "WriteTheBuildLog",
-    ]
-    push = statements["PushToThisRepositoryOnly"]
-    assert sorted(push["Action"]) == sorted(PUSH_ACTIONS)
-    assert push["Resource"]["Fn::Join"][1][-1] == f":repository/{cloud.settings.repository_name}"
-    read = statements["ReadThisSourceArchiveOnly"]
-    source_url = _image_build_properties(cloud)["sourceS3Url"]["Fn::Sub"]
-    assert read["Action"] == "s3:GetObject"
-    assert read["Resource"]["Fn::Join"][1][-2:] == [
-        {"Fn::Sub": source_url.removeprefix("s3://").split("/")[0]},
-        "/" + source_url.rsplit("/", 1)[1],
-    ]
-    assert statements["WriteTheBuildLog"]["Resource"] == {
-        "Fn::GetAtt": [cloud.logical_id(build.build_log_group), "Arn"]
-    }
-    assert "ManagedPolicyArns" not in _resource(cloud, build.project.role)["Properties"]
-
-
-def test_the_handler_may_start_only_this_build_and_write_only_its_log(cloud: Synthesized) -> None:
-    build = _build(cloud)
-    statements = _statements(cloud, build.handler.role)
-    project_id = cloud.logical_id(build.project)
-    assert [(s["Action"], s["Resource"]) for s in statements] == [
-        ("codebuild:StartBuild", {"Fn::GetAtt": [project_id, "Arn"]}),
-        (
-            ["logs:CreateLogStream", "logs:PutLogEvents"],
-            {"Fn::GetAtt": [cloud.logical_id(build.handler_log_group), "Arn"]},
-        ),
-    ]
-    assert "ManagedPolicyArns" not in _resource(cloud, build.handler.role)["Properties"]
-
-
-@pytest.mark.parametrize("pack", [AwsSolutionsChecks, ServerlessChecks])
-def test_both_rule_packs_find_no_unacknowledged_violation_in_the_cloud_build(cloud: Synthesized, pack: Any) -> None:
-    app = cloud.stacks.registry.node.root
-    report = pack(app).validate_scope(app)
-    assert [(v.rule_name, [r.construct_path for r in v.violating_resources]) for v in report.violations] == []
-
-
-def test_every_acknowledgement_of_the_cloud_build_is_narrow_and_reasoned(cloud: Synthesized) -> None:
-    assert acknowledgement_problems(cloud.stacks.registry.node.root) == []
-
-
-def test_least_privilege_holds_for_the_cloud_build(cloud: Synthesized, report: Callable[[str], None]) -> None:
-    documents, violations = assembly_violations(cloud.outdir)
-    assert [str(v) for v in violations] == []
-    assert documents >= 8
-    report(f"least privilege (image_build=cloud): {documents} policy documents, 0 violations")
-
-
-def test_checkov_finds_no_failed_check_in_the_cloud_build_and_every_skip_has_a_reason(
-    cloud: Synthesized, report: Callable[[str], None]
-) -> None:
-    result = run_checkov(list(stack_templates(cloud.outdir).values()))
-    assert [str(f) for f in result.failed] == []
-    assert [str(s) for s in unreasoned_skips(result)] == []
-    report(
-        f"checkov (image_build=cloud): {result.passed} passed, 0 failed, {len(result.skipped)} skipped with a reason"
-    )
-    handler_id = cloud.logical_id(_build(cloud).handler)
-    assert {s.check_id for s in result.skipped if s.resource.endswith(handler_id)} == {
-        "CKV_AWS_115",
-        "CKV_AWS_116",
-        "CKV_AWS_117",
-    }
-
-
-def test_cfn_lint_finds_no_error_and_only_allowed_warnings_in_the_cloud_build(cloud: Synthesized) -> None:
-    findings = run_cfn_lint(list(stack_templates(cloud.outdir).values()))
-    assert [str(f) for f in blocking(findings, load_section("cfn_lint"))] == []
 
 
 def _log_groups(cloud: Synthesized) -> dict[str, dict[str, Any]]:
@@ -638,66 +654,294 @@ def test_build_and_handler_logs_follow_the_removal_policy_and_retention_settings
         assert group["Properties"] == {"RetentionInDays": 90}, name
 
 
-def test_the_build_waits_for_its_log_group_before_it_starts(cloud: Synthesized) -> None:
-    # The build writes its log and its failure link names that group: it must exist before the first build.
+def test_the_build_starts_only_once_its_log_group_and_its_role_policy_exist(cloud: Synthesized) -> None:
     build = _build(cloud)
-    resource = _resource(cloud, build.custom_resource)
-    assert cloud.logical_id(build.build_log_group) in resource["DependsOn"]
+    policy = build.project_role.node.find_child("DefaultPolicy")
+    assert set(_build_resource(cloud)["DependsOn"]) >= {_id(cloud, build.build_log_group), _id(cloud, policy)}
 
 
-def test_the_project_is_named_after_the_stack_and_pulls_codebuilds_own_image(cloud: Synthesized) -> None:
-    project = _resource(cloud, _build(cloud).project)["Properties"]
-    assert project["Name"] == "inbox-mailer-dev-function-image-build"
-    environment = project["Environment"]
-    assert environment["Image"] == "aws/codebuild/amazonlinux2-aarch64-standard:3.0"
-    assert environment["ImagePullCredentialsType"] == "CODEBUILD"
-    assert sorted(environment) == sorted(
-        ["ComputeType", "EnvironmentVariables", "Image", "ImagePullCredentialsType", "PrivilegedMode", "Type"]
+# The handlers
+
+
+def test_the_handlers_run_on_the_newest_python_runtime_on_arm64_with_little_memory(cloud: Synthesized) -> None:
+    newest = max(
+        (getattr(lambda_.Runtime, n) for n in dir(lambda_.Runtime) if n.startswith("PYTHON_3_")),
+        key=lambda runtime: tuple(int(x) for x in runtime.name.removeprefix("python").split(".")),
     )
-
-
-def test_the_project_and_handler_roles_have_no_managed_policy_and_no_other_statement(cloud: Synthesized) -> None:
+    assert HANDLER_RUNTIME.name == newest.name
+    # The functions' code is the handler module's folder (tests/infra/test_cloud_image_handler.py checks its content).
+    assert Path(image_build.__file__).parent == HANDLER_DIRECTORY
     build = _build(cloud)
-    for role in (build.project.role, build.handler.role):
-        props = _resource(cloud, role)["Properties"]
-        assert not {"ManagedPolicyArns", "Policies"} & set(props)
-    assert [s["Sid"] for s in _statements(cloud, build.project.role)] == [
+    for handler, entry in (
+        (build.start_handler, "image_build.on_event"),
+        (build.check_handler, "image_build.is_complete"),
+    ):
+        props = _resource(cloud, handler)["Properties"]
+        assert (props["Runtime"], props["Architectures"], props["MemorySize"]) == (newest.name, ["arm64"], 128)
+        assert props["Handler"] == entry
+        assert props["MemorySize"] == HANDLER_MEMORY_MIB
+        assert "Environment" not in props
+
+
+def test_the_build_resource_is_served_by_the_provider_framework_waiting_on_our_handlers(cloud: Synthesized) -> None:
+    build = _build(cloud)
+    framework = _framework_functions(cloud)
+    assert sorted(framework) == ["framework.isComplete", "framework.onEvent", "framework.onTimeout"]
+    cloud.function.has_resource(
+        RESOURCE_TYPE,
+        {
+            "Properties": Match.object_equals(
+                {
+                    "ServiceToken": {"Fn::GetAtt": [framework["framework.onEvent"], "Arn"]},
+                    "ServiceTimeout": str(int(ANSWER_TIMEOUT.to_seconds())),
+                    "ImageTag": build.tag,
+                    "Platform": "linux/arm64",
+                    "RepositoryName": cloud.settings.repository_name,
+                    "RepositoryUri": Match.object_like({"Fn::Join": Match.any_value()}),
+                    "SourceUrl": {"Fn::Sub": Match.string_like_regexp(r"^s3://cdk-[a-z0-9]+-assets-.*\.zip$")},
+                    "ProjectName": {"Ref": PROJECT_ID},
+                }
+            )
+        },
+    )
+    environment = _resources(cloud)[framework["framework.onEvent"]]["Properties"]["Environment"]["Variables"]
+    assert environment["USER_ON_EVENT_FUNCTION_ARN"] == _arn(cloud, build.start_handler)
+    assert environment["USER_IS_COMPLETE_FUNCTION_ARN"] == _arn(cloud, build.check_handler)
+
+
+# Least privilege
+
+
+def test_the_build_may_push_only_to_this_repository_and_read_only_its_source(cloud: Synthesized) -> None:
+    build = _build(cloud)
+    statements = _statements(cloud, build.project_role)
+    assert [s["Sid"] for s in statements] == [
         "PushToThisRepositoryOnly",
         "ReadThisSourceArchiveOnly",
         "WriteTheBuildLog",
         "LogInToTheRegistries",
     ]
-    login = _statements(cloud, build.project.role)[-1]
+    push, read, write, login = statements
+    assert sorted(push["Action"]) == sorted(PUSH_ACTIONS)
+    assert push["Resource"]["Fn::Join"][1][-1] == f":repository/{cloud.settings.repository_name}"
+    source_url = _build_properties(cloud)["SourceUrl"]["Fn::Sub"]
+    assert read["Action"] == "s3:GetObject"
+    assert read["Resource"]["Fn::Join"][1][-2:] == [
+        {"Fn::Sub": source_url.removeprefix("s3://").split("/")[0]},
+        "/" + source_url.rsplit("/", 1)[1],
+    ]
+    assert (write["Action"], write["Resource"]) == (
+        ["logs:CreateLogStream", "logs:PutLogEvents"],
+        _arn(cloud, build.build_log_group),
+    )
     assert (sorted(login["Action"]), login["Resource"]) == (
         ["ecr-public:GetAuthorizationToken", "ecr:GetAuthorizationToken", "sts:GetServiceBearerToken"],
         "*",
     )
-    write = _statements(cloud, build.project.role)[2]
-    assert write["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
-    handler_log = [s for s in _statements(cloud, build.handler.role) if s.get("Sid") == "WriteTheHandlerLog"]
-    assert len(handler_log) == 1
+    assert _project(cloud)["ServiceRole"] == _arn(cloud, build.project_role)
 
 
-def test_the_project_has_no_source_of_its_own_and_reads_the_archive_its_buildspec_names(cloud: Synthesized) -> None:
-    # The handler passes the archive's S3 URL; a project source would be fetched on top of it.
-    source = _resource(cloud, _build(cloud).project)["Properties"]["Source"]
+def _repository_arn(cloud: Synthesized) -> dict[str, Any]:
+    statement = _statements(cloud, _build(cloud).project_role)[0]
+    resource: dict[str, Any] = statement["Resource"]
+    return resource
+
+
+def test_the_start_handler_may_only_look_tags_up_in_this_repository_and_start_this_project(
+    cloud: Synthesized,
+) -> None:
+    build = _build(cloud)
+    project_arn = {"Fn::GetAtt": [PROJECT_ID, "Arn"]}
+    assert [(s["Sid"], s["Action"], s["Resource"]) for s in _statements(cloud, build.start_handler.role)] == [
+        ("WriteTheHandlerLog", ["logs:CreateLogStream", "logs:PutLogEvents"], _arn(cloud, build.handler_log_group)),
+        ("LookUpTagsInThisRepositoryOnly", "ecr:DescribeImages", _repository_arn(cloud)),
+        ("StartThisProjectOnly", "codebuild:StartBuild", project_arn),
+    ]
+
+
+def test_the_check_handler_may_only_read_builds_of_this_project_and_look_tags_up(cloud: Synthesized) -> None:
+    build = _build(cloud)
+    project_arn = {"Fn::GetAtt": [PROJECT_ID, "Arn"]}
+    assert [(s["Sid"], s["Action"], s["Resource"]) for s in _statements(cloud, build.check_handler.role)] == [
+        ("WriteTheHandlerLog", ["logs:CreateLogStream", "logs:PutLogEvents"], _arn(cloud, build.handler_log_group)),
+        ("LookUpTagsInThisRepositoryOnly", "ecr:DescribeImages", _repository_arn(cloud)),
+        ("ReadBuildsOfThisProjectOnly", "codebuild:BatchGetBuilds", project_arn),
+    ]
+
+
+def _invoke_handlers(cloud: Synthesized) -> list[dict[str, Any]]:
+    build = _build(cloud)
+    arns = [_arn(cloud, build.check_handler), _arn(cloud, build.start_handler)]
+    return [
+        {"Action": "lambda:InvokeFunction", "Resource": [*arns, *({"Fn::Join": ["", [a, ":*"]]} for a in arns)]},
+        {"Action": "lambda:GetFunction", "Resource": arns},
+    ]
+
+
+def test_the_framework_functions_may_only_write_the_handler_log_call_our_handlers_and_start_their_waiter(
+    cloud: Synthesized,
+) -> None:
+    build = _build(cloud)
+    write_log = {
+        "Sid": "WriteTheHandlerLog",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": _arn(cloud, build.handler_log_group),
+    }
+    (waiter,) = cloud.function.find_resources("AWS::StepFunctions::StateMachine")
+    start_waiter = {"Action": "states:StartExecution", "Resource": {"Ref": waiter}}
+
+    def without_effect(role: Any) -> list[dict[str, Any]]:
+        statements = _statements(cloud, role)
+        assert {s.pop("Effect") for s in statements} == {"Allow"}
+        return statements
+
+    assert without_effect(build.framework_on_event_role) == [write_log, *_invoke_handlers(cloud), start_waiter]
+    assert without_effect(build.framework_complete_role) == [write_log, *_invoke_handlers(cloud)]
+    framework = _framework_functions(cloud)
+    roles = {name: _resources(cloud)[framework[name]]["Properties"]["Role"] for name in framework}
+    assert roles == {
+        "framework.onEvent": _arn(cloud, build.framework_on_event_role),
+        "framework.isComplete": _arn(cloud, build.framework_complete_role),
+        "framework.onTimeout": _arn(cloud, build.framework_complete_role),
+    }
+
+
+def test_the_waiter_may_only_invoke_the_frameworks_check_and_timeout_functions(cloud: Synthesized) -> None:
+    framework = _framework_functions(cloud)
+    role = Capture()
+    cloud.function.has_resource_properties(
+        "AWS::StepFunctions::StateMachine", {"RoleArn": {"Fn::GetAtt": [role, "Arn"]}}
+    )
+    (policy,) = [
+        p
+        for p in cloud.function.find_resources("AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": role.as_string()}]
+    ]
+    arns = [{"Fn::GetAtt": [framework[f"framework.{name}"], "Arn"]} for name in ("isComplete", "onTimeout")]
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {
+            "Action": "lambda:InvokeFunction",
+            "Effect": "Allow",
+            "Resource": [*arns, *({"Fn::Join": ["", [a, ":*"]]} for a in arns)],
+        }
+    ]
+
+
+def test_no_role_of_the_cloud_build_has_a_managed_or_inline_policy(cloud: Synthesized) -> None:
+    roles = {
+        logical_id: r["Properties"]
+        for logical_id, r in cloud.function.find_resources("AWS::IAM::Role").items()
+        if logical_id.startswith("CloudImage")
+    }
+    assert len(roles) == 6  # the project, the two handlers, the framework's two, its waiter
+    assert {logical_id: sorted({"ManagedPolicyArns", "Policies"} & set(p)) for logical_id, p in roles.items()} == {
+        logical_id: [] for logical_id in roles
+    }
+
+
+@pytest.mark.parametrize("pack", [AwsSolutionsChecks, ServerlessChecks])
+def test_both_rule_packs_find_no_unacknowledged_violation_in_the_cloud_build(cloud: Synthesized, pack: Any) -> None:
+    app = cloud.stacks.registry.node.root
+    report = pack(app).validate_scope(app)
+    assert [(v.rule_name, [r.construct_path for r in v.violating_resources]) for v in report.violations] == []
+
+
+def test_every_acknowledgement_of_the_cloud_build_is_narrow_and_reasoned(cloud: Synthesized) -> None:
+    assert acknowledgement_problems(cloud.stacks.registry.node.root) == []
+
+
+def test_every_acknowledgement_of_the_cloud_build_sits_on_one_resource(cloud: Synthesized) -> None:
+    # Not on the provider, nor on the unit: each on the resource it concerns, framework resources included.
+    found = acknowledgements(_build(cloud))
+    assert found
+    assert [(c.node.path, rule) for c, rule, _ in found if c.node.id not in ("Resource", "Default")] == []
+    waiter = [rule for c, rule, _ in found if "waiter-state-machine/Resource" in c.node.path]
+    assert sorted(waiter) == ["AwsSolutions-SF1", "AwsSolutions-SF2", "Serverless-StepFunctionStateMachineXray"]
+
+
+def test_least_privilege_holds_for_the_cloud_build(cloud: Synthesized, report: Callable[[str], None]) -> None:
+    documents, violations = assembly_violations(cloud.outdir)
+    assert [str(v) for v in violations] == []
+    assert documents >= 14
+    report(f"least privilege (image_build=cloud): {documents} policy documents, 0 violations")
+
+
+def test_checkov_finds_no_failed_check_in_the_cloud_build_and_every_skip_has_a_reason(
+    cloud: Synthesized, report: Callable[[str], None]
+) -> None:
+    result = run_checkov(list(stack_templates(cloud.outdir).values()))
+    assert [str(f) for f in result.failed] == []
+    assert [str(s) for s in unreasoned_skips(result)] == []
+    report(
+        f"checkov (image_build=cloud): {result.passed} passed, 0 failed, {len(result.skipped)} skipped with a reason"
+    )
+    build = _build(cloud)
+    functions = {
+        _id(cloud, build.start_handler): {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"},
+        _id(cloud, build.check_handler): {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"},
+        **{
+            i: {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"}
+            for i in _framework_functions(cloud).values()
+        },
+    }
+    for logical_id, skipped in functions.items():
+        assert {s.check_id for s in result.skipped if s.resource.endswith(f".{logical_id}")} == skipped, logical_id
+
+
+def test_cfn_lint_finds_no_error_and_only_allowed_warnings_in_the_cloud_build(cloud: Synthesized) -> None:
+    findings = run_cfn_lint(list(stack_templates(cloud.outdir).values()))
+    assert [str(f) for f in blocking(findings, load_section("cfn_lint"))] == []
+
+
+# The project
+
+
+def test_the_project_is_named_after_the_stack_and_pulls_codebuilds_own_image(cloud: Synthesized) -> None:
+    cloud.function.has_resource_properties(
+        "AWS::CodeBuild::Project",
+        {
+            "Name": "inbox-mailer-dev-function-image-build",
+            "Environment": Match.object_equals(
+                {
+                    "ComputeType": "BUILD_GENERAL1_SMALL",
+                    "Image": "aws/codebuild/amazonlinux2-aarch64-standard:3.0",
+                    "ImagePullCredentialsType": "CODEBUILD",
+                    # The build runs its own Docker engine.
+                    "PrivilegedMode": True,
+                    "Type": "ARM_CONTAINER",
+                }
+            ),
+        },
+    )
+
+
+def test_the_project_has_no_source_of_its_own_and_reads_the_archive_the_resource_names(cloud: Synthesized) -> None:
+    # The start handler passes the archive's S3 URL; a project source would be fetched on top of it.
+    source = _project(cloud)["Source"]
     assert source["Type"] == "NO_SOURCE"
     assert sorted(source) == ["BuildSpec", "Type"]
+    assert _project(cloud)["Artifacts"] == {"Type": "NO_ARTIFACTS"}
 
 
-def test_the_build_resource_and_its_logs_keep_their_logical_ids(cloud: Synthesized) -> None:
-    # A new id for the build resource builds and pushes the image again on a deploy that changed nothing; a new id
-    # for a retained log group leaves the old group and its history behind.
+def test_the_build_resource_the_project_and_the_logs_keep_their_logical_ids(cloud: Synthesized) -> None:
+    # The build resource and the project keep the ids (and the resource its type) of the first cloud build, so an
+    # upgraded stack updates them in place: CloudFormation refuses a new type for a resource, and a project with
+    # the same fixed name under a new id would fail to create. A new id for a retained log group would leave the
+    # old group and its history behind.
     build = _build(cloud)
-    assert cloud.logical_id(build.custom_resource) == "CloudImageBuild69FFC561"
-    assert cloud.logical_id(build.build_log_group) == "CloudImageBuildLogsC95926E0"
-    assert cloud.logical_id(build.handler_log_group) == "CloudImageHandlerLogs532EEC6B"
+    assert _build_resource(cloud)["Type"] == RESOURCE_TYPE == "Custom::CDKContainerImageBuild"
+    assert BUILD_RESOURCE_ID == "CloudImageBuild69FFC561"
+    assert _resources(cloud)[PROJECT_ID]["Type"] == "AWS::CodeBuild::Project"
+    assert PROJECT_ID == "ContainerImageBuildArm64e83729feb1564e709bec452b15847a30amd64C13E3549"
+    assert _id(cloud, build.build_log_group) == "CloudImageBuildLogsC95926E0"
+    assert _id(cloud, build.handler_log_group) == "CloudImageHandlerLogs532EEC6B"
 
 
 def test_the_local_build_adds_no_cloud_build(synthesized: Synthesized) -> None:
     assert synthesized.stacks.function.cloud_image is None
     assert synthesized.function.find_resources("AWS::CodeBuild::Project") == {}
-    assert synthesized.function.find_resources("Custom::CDKContainerImageBuild") == {}
+    assert synthesized.function.find_resources(RESOURCE_TYPE) == {}
+    assert synthesized.function.find_resources("AWS::StepFunctions::StateMachine") == {}
 
 
 @pytest.mark.parametrize(
@@ -719,22 +963,3 @@ def test_build_context_ignore_reads_the_patterns_of_dockerignore_without_comment
 
 def test_without_a_dockerignore_nothing_is_left_out_of_the_build_context(tmp_path: Path) -> None:
     assert build_context_ignore(tmp_path) == []
-
-
-def test_the_build_resource_is_served_by_the_handler_and_starts_this_project(cloud: Synthesized) -> None:
-    build = _build(cloud)
-    props = _image_build_properties(cloud)
-    assert sorted(props) == [
-        "ServiceTimeout",
-        "ServiceToken",
-        "buildCommand",
-        "codeBuildProjectName",
-        "imageTag",
-        "repositoryUri",
-        "sourceS3Url",
-        "type",
-    ]
-    assert props["ServiceToken"] == {"Fn::GetAtt": [cloud.logical_id(build.handler), "Arn"]}
-    assert props["codeBuildProjectName"] == {"Ref": cloud.logical_id(build.project)}
-    assert props["type"] == "ContainerImageBuild"
-    assert props["imageTag"] == build.tag
