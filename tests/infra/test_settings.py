@@ -23,6 +23,12 @@ def test_cdk_json_defaults_are_valid_and_typed() -> None:
     assert not settings.builds_in_the_cloud
 
 
+def test_cdk_json_sets_only_what_this_deployment_chooses() -> None:
+    # Besides CDK's own feature flags ('@aws-cdk/...'), the sender and the recipients; every other value is its
+    # declared default, not a copy of it.
+    assert {key for key in cdk_json_context() if not key.startswith("@")} == {"sender", "recipients"}
+
+
 def test_command_line_strings_are_parsed_like_cdk_json_values() -> None:
     settings = Settings.from_context(
         {
