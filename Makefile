@@ -13,7 +13,7 @@ ARGS ?=
 # `make deploy` runs the preflight first; PREFLIGHT=0 skips it (README, "First deploy").
 PREFLIGHT ?= 1
 
-.PHONY: help setup bootstrap synth test lint fuzz mutation bench checks diff-local reference diff preflight deploy destroy status redrive clean email-picture
+.PHONY: help setup bootstrap synth test lint fuzz mutation bench checks diff-local reference diff preflight deploy destroy status redrive clean email-picture settings-table
 
 help:
 	@echo "make synth    set up, synthesize every stack offline and show what would be deployed"
@@ -31,6 +31,7 @@ help:
 	@echo "make destroy  delete the stacks (retained resources stay; see README)"
 	@echo "make status   one screen of the deployed app: queues, alarms, last failures, SES, image (read-only)"
 	@echo "make redrive  move failed files back to the queue; make redrive DRY_RUN=1 only shows what would move"
+	@echo "make settings-table  rewrite the README's settings table from the declarations in stacks/settings.py"
 	@echo "Pass CDK options with ARGS, e.g. make synth ARGS=\"-c stage=prod -c recipients=a@example.com\""
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt lambda_image/requirements.txt
@@ -117,3 +118,7 @@ email-picture: setup
 	chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
 		--disable-component-update --disable-sync --user-data-dir=cdk.out/email/profile --hide-scrollbars \
 		--window-size=800,760 --screenshot=docs/email.png file://$(CURDIR)/cdk.out/email/email.html
+
+# The README's settings table, rendered from each setting's declaration (a test fails while it is not current).
+settings-table: setup
+	python -m tools.settings_table

@@ -1,15 +1,22 @@
-"""Every deploy-time choice of the app, read once from CDK context and validated.
+"""Every deploy-time choice of the app, declared once, read once from CDK context and validated.
 
-`app.py` is the only place that reads context: it calls `Settings.from_context` and hands the frozen
-result to the stacks. A bad value stops synth with one line that names the setting, the value and what
-is accepted (`SettingsError`).
+Each setting is one field of `Settings`, declared with `setting(...)`: its name (the field's, which is the context
+key), its type, its default, how its value is read, what the error message says is accepted and one line of
+meaning. `Settings.from_context` reads every field from that declaration, an unknown key is refused against the
+same names, and the README's settings table is rendered from it (`tools/settings_table.py`). `cdk.json` holds only
+what a deployment sets; every other value is the declared default.
+
+`app.py` is the only place that reads context: it calls `Settings.from_context` and hands the frozen result to the
+stacks. A bad value stops synth with one line that names the setting, the value and what is accepted
+(`SettingsError`).
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import Field, dataclass, field, fields, replace
 from typing import Any, TypeVar
 
 from inbox_mailer.contract import (
@@ -82,6 +89,7 @@ _GITHUB_OIDC_PROVIDER_ARN = re.compile(
 )
 # A standard topic: CloudWatch alarms cannot publish to FIFO topics.
 _TOPIC_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:sns:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$")
+_MIB = 1024 * 1024
 
 
 def minimum_memory_mib(max_message_bytes: int) -> int:
@@ -90,288 +98,11 @@ def minimum_memory_mib(max_message_bytes: int) -> int:
     The Python runtime with boto3 and Powertools takes under 96 MiB; an attached message costs the function
     about 1.4 times its encoded size (1.9 times the file), rounded up here to twice.
     """
-    return RUNTIME_MEMORY_MIB + -(-2 * max_message_bytes // (1024 * 1024))
+    return RUNTIME_MEMORY_MIB + -(-2 * max_message_bytes // _MIB)
 
 
-@dataclass(frozen=True, kw_only=True)
-class Settings:
-    """Validated settings. Field names are the context keys in `cdk.json` and `-c key=value`."""
-
-    stage: str = "dev"
-    account: str | None = None
-    region: str | None = None
-    repository_name: str = f"{APP_NAME}-dev"
-    images_to_keep: int = 10
-    sender: str = "mailer@example.com"
-    sender_identity: str | None = None
-    recipients: tuple[str, ...] = ("ops@example.com",)
-    memory_mib: int = 512
-    timeout_seconds: int = 60
-    log_retention_days: int = 30
-    removal_policy: str = "retain"
-    inbox_prefix: str = "incoming/"
-    max_message_bytes: int = 10 * 1024 * 1024
-    link_expiry_seconds: int = 3600
-    max_concurrency: int = 2
-    # None: the event source's max_concurrency bounds the function, and a new account (10 in all) can reserve none.
-    reserved_concurrency: int | None = None
-    create_sender_identity: bool = False
-    github_repository: str | None = None
-    github_subject_repository: str | None = None
-    github_oidc_provider_arn: str | None = None
-    image_build: str = "local"
-    alarm_emails: tuple[str, ...] = ()
-    alarm_topic_arn: str | None = None
-
-    @property
-    def github_subject(self) -> str | None:
-        """The repository as GitHub's OIDC tokens name it in their `sub` claim; None when CI deploys are off."""
-        return self.github_subject_repository or self.github_repository
-
-    @property
-    def ses_identity(self) -> str:
-        """The SES identity mail is sent from: the sender address itself unless a domain is configured."""
-        return self.sender_identity or self.sender
-
-    @property
-    def stack_names(self) -> StackNames:
-        return StackNames.of_stage(self.stage)
-
-    @property
-    def builds_in_the_cloud(self) -> bool:
-        return self.image_build == "cloud"
-
-    @classmethod
-    def setting_names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
-
-    @classmethod
-    def from_context(cls, context: Mapping[str, Any]) -> Settings:
-        """Build settings from CDK context; values may be JSON-typed (cdk.json) or strings (`-c`)."""
-        names = cls.setting_names()
-        unknown = sorted(k for k in context if _is_setting_key(k) and k not in names)
-        if unknown:
-            raise SettingsError(f"Unknown setting '{unknown[0]}': accepted settings are {', '.join(names)}.")
-        read = _Reader(context)
-        defaults = cls()
-        sender = read.value("sender", defaults.sender, _email, "an email address such as mailer@example.com")
-        max_concurrency = read.value(
-            "max_concurrency",
-            defaults.max_concurrency,
-            _int_between(2, 1000),
-            "a whole number from 2 to 1000 (SQS event source limits)",
-        )
-        stage = read.value(
-            "stage", defaults.stage, _matching(_STAGE), "1-20 lowercase letters, digits or '-', starting with a letter"
-        )
-        account = read.optional("account", _matching(_ACCOUNT), "a 12-digit AWS account id")
-        settings = cls(
-            stage=stage,
-            account=account,
-            region=read.optional("region", _matching(_REGION), "an AWS region name such as eu-west-1"),
-            repository_name=read.value(
-                "repository_name",
-                f"{APP_NAME}-{stage}",
-                _repository_name,
-                "2-256 lowercase letters, digits and '/', '.', '_', '-' separators (ECR's rule)",
-            ),
-            images_to_keep=read.value(
-                "images_to_keep",
-                defaults.images_to_keep,
-                _int_between(MIN_IMAGES_TO_KEEP, 1000),
-                f"a whole number from {MIN_IMAGES_TO_KEEP} (enough for a rollback) to 1000",
-            ),
-            sender=sender,
-            sender_identity=read.optional(
-                "sender_identity",
-                _identity_for(sender),
-                f"the sender address {sender} or its domain {sender.partition('@')[2]}",
-            ),
-            recipients=read.value(
-                "recipients",
-                defaults.recipients,
-                _recipients,
-                f"1 to {SES_MAX_RECIPIENTS} distinct email addresses, as a JSON list or comma-separated",
-            ),
-            memory_mib=read.value(
-                "memory_mib", defaults.memory_mib, _int_between(128, 10240), "a whole number of MiB from 128 to 10240"
-            ),
-            timeout_seconds=read.value(
-                "timeout_seconds",
-                defaults.timeout_seconds,
-                _int_between(1, MAX_TIMEOUT_SECONDS),
-                f"a whole number of seconds from 1 to {MAX_TIMEOUT_SECONDS}",
-            ),
-            log_retention_days=read.value(
-                "log_retention_days",
-                defaults.log_retention_days,
-                _one_of_ints(LOG_RETENTION_DAYS),
-                "one of CloudWatch's retention periods: " + ", ".join(map(str, LOG_RETENTION_DAYS)),
-            ),
-            removal_policy=read.value(
-                "removal_policy", defaults.removal_policy, _one_of(REMOVAL_POLICIES), " or ".join(REMOVAL_POLICIES)
-            ),
-            inbox_prefix=read.value(
-                "inbox_prefix",
-                defaults.inbox_prefix,
-                _matching(_PREFIX),
-                "one or more folder names, each ending in '/', such as incoming/ "
-                "(letters, digits and ! _ . * ' ( ) - only)",
-            ),
-            max_message_bytes=read.value(
-                "max_message_bytes",
-                defaults.max_message_bytes,
-                _int_between(MIN_MESSAGE_BYTES, SES_MAX_MESSAGE_BYTES),
-                f"a whole number of bytes from {MIN_MESSAGE_BYTES} to "
-                f"{SES_MAX_MESSAGE_BYTES} (SES's limit for one message)",
-            ),
-            link_expiry_seconds=read.value(
-                "link_expiry_seconds",
-                defaults.link_expiry_seconds,
-                _int_between(60, MAX_LINK_EXPIRY_SECONDS),
-                f"a whole number of seconds from 60 to {MAX_LINK_EXPIRY_SECONDS} (a "
-                "link signed by the function cannot outlive its credentials)",
-            ),
-            max_concurrency=max_concurrency,
-            reserved_concurrency=read.value(
-                "reserved_concurrency",
-                defaults.reserved_concurrency,
-                _optional_int_between(max_concurrency, 1000),
-                f"'none' or a whole number from max_concurrency ({max_concurrency}) to 1000",
-            ),
-            create_sender_identity=read.value(
-                "create_sender_identity", defaults.create_sender_identity, _boolean, "true or false"
-            ),
-            **_github_settings(read, account=account),
-            image_build=read.value(
-                "image_build",
-                defaults.image_build,
-                _one_of(IMAGE_BUILDS),
-                "local (the container engine of the deploying machine) or cloud (AWS CodeBuild)",
-            ),
-            alarm_emails=read.value(
-                "alarm_emails",
-                defaults.alarm_emails,
-                _alarm_emails,
-                f"0 to {MAX_ALARM_EMAILS} distinct email addresses, as a JSON list or comma-separated",
-            ),
-            alarm_topic_arn=read.optional(
-                "alarm_topic_arn",
-                _matching(_TOPIC_ARN),
-                "the ARN of a standard SNS topic, such as arn:aws:sns:eu-west-1:123456789012:ops-alarms",
-            ),
-        )
-        settings._check_memory_fits_largest_message()
-        settings._check_one_alarm_destination()
-        return settings
-
-    def _check_one_alarm_destination(self) -> None:
-        if self.alarm_emails and self.alarm_topic_arn:
-            raise SettingsError(
-                "Invalid settings 'alarm_emails' and 'alarm_topic_arn': set only one of them, either addresses for "
-                "a new alarm topic or the ARN of an existing topic."
-            )
-
-    def _check_memory_fits_largest_message(self) -> None:
-        needed = minimum_memory_mib(self.max_message_bytes)
-        if self.memory_mib < needed:
-            raise SettingsError(
-                f"Invalid setting 'memory_mib' = {self.memory_mib}: expected at least {needed} MiB to mail a message "
-                f"of max_message_bytes ({self.max_message_bytes}); raise memory_mib or lower max_message_bytes."
-            )
-
-
-def _github_settings(read: _Reader, *, account: str | None) -> dict[str, str | None]:
-    repository = read.optional(
-        "github_repository",
-        _github_repository,
-        "owner/name of the GitHub repository that may deploy, such as octo-org/inbox-mailer",
-    )
-    if repository is None:
-        subject_form = provider_form = "no value unless github_repository is set"
-    else:
-        owner, name = repository.split("/")
-        subject_form = (
-            f"{owner}@<owner id>/{name}@<repository id>, the immutable form of github_repository that GitHub's "
-            "OIDC sub claim shows for it, such as octo-org@123456/inbox-mailer@789012"
-        )
-        provider_form = (
-            f"the ARN of this account's IAM OIDC provider for {GITHUB_OIDC_HOST}, such as "
-            f"arn:aws:iam::{account or '123456789012'}:oidc-provider/{GITHUB_OIDC_HOST}"
-        )
-    return {
-        "github_repository": repository,
-        "github_subject_repository": read.optional(
-            "github_subject_repository", _github_subject_repository(repository), subject_form
-        ),
-        "github_oidc_provider_arn": read.optional(
-            "github_oidc_provider_arn", _github_oidc_provider_arn(repository, account), provider_form
-        ),
-    }
-
-
-def _github_repository(raw: Any) -> str:
-    text = _text(raw)
-    match = _GITHUB_REPOSITORY.fullmatch(text)
-    if not match or match["name"] in (".", ".."):
-        raise ValueError(text)
-    return text
-
-
-def _github_subject_repository(repository: str | None) -> Callable[[Any], str]:
-    def parse(raw: Any) -> str:
-        text = _text(raw)
-        match = _GITHUB_SUBJECT_REPOSITORY.fullmatch(text)
-        # Owner and name must be github_repository's: the ids themselves cannot be checked offline.
-        if repository is None or not match or f"{match['owner']}/{match['name']}" != repository:
-            raise ValueError(text)
-        return text
-
-    return parse
-
-
-def _github_oidc_provider_arn(repository: str | None, account: str | None) -> Callable[[Any], str]:
-    def parse(raw: Any) -> str:
-        text = _text(raw)
-        match = _GITHUB_OIDC_PROVIDER_ARN.fullmatch(text)
-        if repository is None or not match or account not in (None, match["account"]):
-            raise ValueError(text)
-        return text
-
-    return parse
-
-
-# Plain keys the CDK CLI itself writes into cdk.context.json (`cdk acknowledge`, `cdk cli-telemetry`) and hands the
-# app with the rest of the context.
-CDK_CLI_KEYS = ("acknowledged-issue-numbers", "cli-telemetry")
-
-
-def _is_setting_key(key: str) -> bool:
-    # CDK's own context keys are namespaced ('@aws-cdk/...', 'aws:cdk:...'); ours are plain words.
-    return not any(ch in key for ch in "@:/") and key not in CDK_CLI_KEYS
-
-
-class _Reader:
-    def __init__(self, context: Mapping[str, Any]) -> None:
-        self._context = context
-
-    def value(self, key: str, default: T, parse: Callable[[Any], T], accepted: str) -> T:
-        if key not in self._context or self._context[key] is None:
-            return default
-        return self._parse(key, parse, accepted)
-
-    def optional(self, key: str, parse: Callable[[Any], T], accepted: str) -> T | None:
-        raw = self._context.get(key)
-        if raw is None or raw == "":
-            return None
-        return self._parse(key, parse, accepted)
-
-    def _parse(self, key: str, parse: Callable[[Any], T], accepted: str) -> T:
-        raw = self._context[key]
-        try:
-            return parse(raw)
-        except (ValueError, TypeError):
-            raise SettingsError(f"Invalid setting '{key}' = {raw!r}: expected {accepted}.") from None
+# The forms a value may take. Each parser takes the value as cdk.json (JSON) or `-c key=value` (text) gives it
+# and returns it typed, or raises ValueError or TypeError.
 
 
 def _text(raw: Any) -> str:
@@ -397,6 +128,13 @@ def _email(raw: Any) -> str:
     return text
 
 
+def _email_or_domain(raw: Any) -> str:
+    text = _text(raw)
+    if not (is_email_address(text) or _DOMAIN.fullmatch(text)):
+        raise ValueError(text)
+    return text
+
+
 def _repository_name(raw: Any) -> str:
     text = _text(raw)
     if not 2 <= len(text) <= 256 or not _REPOSITORY.fullmatch(text):
@@ -404,16 +142,12 @@ def _repository_name(raw: Any) -> str:
     return text
 
 
-def _identity_for(sender: str) -> Callable[[Any], str]:
-    def parse(raw: Any) -> str:
-        text = _text(raw)
-        if text.lower() not in (sender.lower(), sender.partition("@")[2].lower()) or not (
-            is_email_address(text) or _DOMAIN.fullmatch(text)
-        ):
-            raise ValueError(text)
-        return text
-
-    return parse
+def _github_repository(raw: Any) -> str:
+    text = _text(raw)
+    match = _GITHUB_REPOSITORY.fullmatch(text)
+    if not match or match["name"] in (".", ".."):
+        raise ValueError(text)
+    return text
 
 
 def _integer(raw: Any) -> int:
@@ -446,13 +180,11 @@ def _one_of_ints(allowed: tuple[int, ...]) -> Callable[[Any], int]:
     return parse
 
 
-def _optional_int_between(low: int, high: int) -> Callable[[Any], int | None]:
-    bounded = _int_between(low, high)
-
+def _none_or(parse_number: Callable[[Any], int]) -> Callable[[Any], int | None]:
     def parse(raw: Any) -> int | None:
         if isinstance(raw, str) and raw.strip().lower() == "none":
             return None
-        return bounded(raw)
+        return parse_number(raw)
 
     return parse
 
@@ -476,22 +208,393 @@ def _one_of(allowed: tuple[str, ...]) -> Callable[[Any], str]:
     return parse
 
 
-def _addresses(raw: Any, *, low: int, high: int) -> tuple[str, ...]:
-    if isinstance(raw, str):
-        items: list[Any] = [part for part in raw.split(",") if part.strip()]
-    elif isinstance(raw, list):
-        items = raw
-    else:
-        raise TypeError(raw)
-    addresses = tuple(_email(item) for item in items)
-    if not low <= len(addresses) <= high or len({a.lower() for a in addresses}) != len(addresses):
-        raise ValueError(raw)
-    return addresses
+def _addresses(low: int, high: int) -> Callable[[Any], tuple[str, ...]]:
+    def parse(raw: Any) -> tuple[str, ...]:
+        if isinstance(raw, str):
+            items: list[Any] = [part for part in raw.split(",") if part.strip()]
+        elif isinstance(raw, list):
+            items = raw
+        else:
+            raise TypeError(raw)
+        addresses = tuple(_email(item) for item in items)
+        if not low <= len(addresses) <= high or len({a.lower() for a in addresses}) != len(addresses):
+            raise ValueError(raw)
+        return addresses
+
+    return parse
 
 
-def _recipients(raw: Any) -> tuple[str, ...]:
-    return _addresses(raw, low=1, high=SES_MAX_RECIPIENTS)
+# How a setting relates to those declared before it: its default, its check and its message may name them.
 
 
-def _alarm_emails(raw: Any) -> tuple[str, ...]:
-    return _addresses(raw, low=0, high=MAX_ALARM_EMAILS)
+def _domain_of(address: str) -> str:
+    return address.partition("@")[2]
+
+
+def _sends_as(identity: str, sender: str) -> bool:
+    return identity.lower() in (sender.lower(), _domain_of(sender).lower())
+
+
+def _repository_named_by(subject: str) -> str:
+    match = _GITHUB_SUBJECT_REPOSITORY.fullmatch(subject)
+    return f"{match['owner']}/{match['name']}" if match else ""
+
+
+def _provider_account(arn: str) -> str:
+    match = _GITHUB_OIDC_PROVIDER_ARN.fullmatch(arn)
+    return match["account"] if match else ""
+
+
+def _subject_form(earlier: Settings) -> str:
+    if earlier.github_repository is None:
+        return "no value unless github_repository is set"
+    owner, name = earlier.github_repository.split("/")
+    return (
+        f"{owner}@<owner id>/{name}@<repository id>, the immutable form of github_repository that GitHub's "
+        "OIDC sub claim shows for it, such as octo-org@123456/inbox-mailer@789012"
+    )
+
+
+def _provider_form(earlier: Settings) -> str:
+    if earlier.github_repository is None:
+        return "no value unless github_repository is set"
+    return (
+        f"the ARN of this account's IAM OIDC provider for {GITHUB_OIDC_HOST}, such as "
+        f"arn:aws:iam::{earlier.account or '123456789012'}:oidc-provider/{GITHUB_OIDC_HOST}"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Setting:
+    """How one setting is read, checked and explained: the metadata of its field in `Settings`.
+
+    `earlier` below is the settings as read so far: every setting declared before this one has its value from the
+    context, the others their defaults. A setting may depend only on those declared before it.
+    """
+
+    parse: Callable[[Any], Any]
+    # What a refused value's message says is accepted.
+    accepts: str | Callable[[Settings], str]
+    # One line for the README's settings table.
+    meaning: str
+    # A check against the settings declared before it, after `parse` accepted the value's form.
+    fits: Callable[[Any, Settings], bool] | None = None
+    # A default that follows the settings declared before it, instead of the field's own.
+    default_from: Callable[[Settings], Any] | None = None
+    # The README's Default cell, when the default's value alone would not say it (None: the value itself).
+    shown_default: str | None = None
+    # For a setting that may be unset: an empty text (`-c account=`) unsets it, as null does.
+    empty_unsets: bool = False
+
+    @staticmethod
+    def of(declared: Field[Any]) -> Setting:
+        """The declaration on a field of `Settings`."""
+        found: Setting = declared.metadata[_SETTING]
+        return found
+
+    def read(self, name: str, default: Any, context: Mapping[str, Any], earlier: Settings) -> Any:
+        raw = context.get(name)
+        if raw is None or (self.empty_unsets and raw == ""):
+            return default if self.default_from is None else self.default_from(earlier)
+        try:
+            value = self.parse(raw)
+            if self.fits is not None and not self.fits(value, earlier):
+                raise ValueError(value)
+        except (ValueError, TypeError):
+            accepted = self.accepts if isinstance(self.accepts, str) else self.accepts(earlier)
+            raise SettingsError(f"Invalid setting '{name}' = {raw!r}: expected {accepted}.") from None
+        return value
+
+
+_SETTING = "setting"
+
+
+def setting(
+    default: T,
+    *,
+    parse: Callable[[Any], T],
+    accepts: str | Callable[[Settings], str],
+    meaning: str,
+    fits: Callable[[T, Settings], bool] | None = None,
+    default_from: Callable[[Settings], T] | None = None,
+    shown_default: str | None = None,
+) -> T:
+    """Declare a field of `Settings`: a setting with a default, used when the context does not set it (or null)."""
+    declared = Setting(
+        parse=parse, accepts=accepts, meaning=meaning, fits=fits, default_from=default_from, shown_default=shown_default
+    )
+    return field(default=default, metadata={_SETTING: declared})
+
+
+def optional_setting(
+    *,
+    parse: Callable[[Any], T],
+    accepts: str | Callable[[Settings], str],
+    meaning: str,
+    fits: Callable[[T, Settings], bool] | None = None,
+    shown_default: str | None = None,
+) -> T | None:
+    """Declare a field of `Settings` that is None unless the context sets it to something other than ''."""
+    declared = Setting(
+        parse=parse, accepts=accepts, meaning=meaning, fits=fits, shown_default=shown_default, empty_unsets=True
+    )
+    return field(default=None, metadata={_SETTING: declared})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Validated settings. Field names are the context keys in `cdk.json` and `-c key=value`.
+
+    Read in the order declared here; the README's settings table lists them in the same order.
+    """
+
+    stage: str = setting(
+        "dev",
+        parse=_matching(_STAGE),
+        accepts="1-20 lowercase letters, digits or '-', starting with a letter",
+        meaning="Name of this copy of the app (lowercase, up to 20 characters); part of the stack, repository and "
+        "role names.",
+    )
+    account: str | None = optional_setting(
+        parse=_matching(_ACCOUNT),
+        accepts="a 12-digit AWS account id",
+        meaning="Pin the stacks to an account. Unset: the account of your AWS credentials at deploy time.",
+    )
+    region: str | None = optional_setting(
+        parse=_matching(_REGION),
+        accepts="an AWS region name such as eu-west-1",
+        meaning="Pin the stacks to a region. Unset: the region of your AWS credentials at deploy time.",
+    )
+    repository_name: str = setting(
+        f"{APP_NAME}-dev",
+        default_from=lambda earlier: f"{APP_NAME}-{earlier.stage}",
+        shown_default=f"`{APP_NAME}-<stage>`",
+        parse=_repository_name,
+        accepts="2-256 lowercase letters, digits and '/', '.', '_', '-' separators (ECR's rule)",
+        meaning="Name of the private ECR repository (ECR's naming rule).",
+    )
+    images_to_keep: int = setting(
+        10,
+        parse=_int_between(MIN_IMAGES_TO_KEEP, 1000),
+        accepts=f"a whole number from {MIN_IMAGES_TO_KEEP} (enough for a rollback) to 1000",
+        meaning=f"Tagged images the repository keeps (at least {MIN_IMAGES_TO_KEEP}, so a rollback always finds its "
+        "image).",
+    )
+    sender: str = setting(
+        "mailer@example.com",
+        parse=_email,
+        accepts="an email address such as mailer@example.com",
+        meaning="The `From` address. **Change it**: SES sends only from an identity you verified.",
+    )
+    sender_identity: str | None = optional_setting(
+        parse=_email_or_domain,
+        fits=lambda identity, earlier: _sends_as(identity, earlier.sender),
+        accepts=lambda earlier: f"the sender address {earlier.sender} or its domain {_domain_of(earlier.sender)}",
+        shown_default="the sender address",
+        meaning="The SES identity the function may send from: the address itself or its domain (for a verified "
+        "domain).",
+    )
+    recipients: tuple[str, ...] = setting(
+        ("ops@example.com",),
+        parse=_addresses(1, SES_MAX_RECIPIENTS),
+        accepts=f"1 to {SES_MAX_RECIPIENTS} distinct email addresses, as a JSON list or comma-separated",
+        meaning=f"Who gets the mail: 1 to {SES_MAX_RECIPIENTS} addresses, a JSON list in `cdk.json` or "
+        "comma-separated with `-c`.",
+    )
+    memory_mib: int = setting(
+        512,
+        parse=_int_between(128, 10240),
+        accepts="a whole number of MiB from 128 to 10240",
+        meaning="Function memory (128-10240 MiB). An attached file needs about twice its size (see Performance); "
+        f"synth refuses less than {RUNTIME_MEMORY_MIB} MiB plus twice `max_message_bytes`.",
+    )
+    timeout_seconds: int = setting(
+        60,
+        parse=_int_between(1, MAX_TIMEOUT_SECONDS),
+        accepts=f"a whole number of seconds from 1 to {MAX_TIMEOUT_SECONDS}",
+        meaning=f"Function timeout (1-{MAX_TIMEOUT_SECONDS} s). The queue's visibility timeout is six times this.",
+    )
+    log_retention_days: int = setting(
+        30,
+        parse=_one_of_ints(LOG_RETENTION_DAYS),
+        accepts="one of CloudWatch's retention periods: " + ", ".join(map(str, LOG_RETENTION_DAYS)),
+        meaning="How long the function's logs are kept (one of CloudWatch's retention periods).",
+    )
+    removal_policy: str = setting(
+        "retain",
+        parse=_one_of(REMOVAL_POLICIES),
+        accepts=" or ".join(REMOVAL_POLICIES),
+        meaning="`retain` keeps the repository, the buckets, the log groups and the alarm topic's key when the "
+        "stacks are destroyed; `destroy` deletes them (one mapping, `stacks/removal.py`).",
+    )
+    inbox_prefix: str = setting(
+        "incoming/",
+        parse=_matching(_PREFIX),
+        accepts="one or more folder names, each ending in '/', such as incoming/ "
+        "(letters, digits and ! _ . * ' ( ) - only)",
+        meaning="Only files under this folder of the bucket are mailed.",
+    )
+    max_message_bytes: int = setting(
+        10 * _MIB,
+        shown_default=f"`{10 * _MIB}` (10 MiB)",
+        parse=_int_between(MIN_MESSAGE_BYTES, SES_MAX_MESSAGE_BYTES),
+        accepts=f"a whole number of bytes from {MIN_MESSAGE_BYTES} to "
+        f"{SES_MAX_MESSAGE_BYTES} (SES's limit for one message)",
+        meaning=f"Largest email, measured after encoding (SES allows {SES_MAX_MESSAGE_BYTES // _MIB} MiB; many mail "
+        "servers refuse more than 10-25 MiB). Larger files go as a link.",
+    )
+    link_expiry_seconds: int = setting(
+        3600,
+        parse=_int_between(60, MAX_LINK_EXPIRY_SECONDS),
+        accepts=f"a whole number of seconds from 60 to {MAX_LINK_EXPIRY_SECONDS} (a "
+        "link signed by the function cannot outlive its credentials)",
+        meaning=f"How long a download link works (60-{MAX_LINK_EXPIRY_SECONDS} s: the link is signed with the "
+        "function's temporary credentials and cannot outlive them).",
+    )
+    max_concurrency: int = setting(
+        2,
+        parse=_int_between(2, 1000),
+        accepts="a whole number from 2 to 1000 (SQS event source limits)",
+        meaning="Most function instances working the queue at once (2-1000).",
+    )
+    # None: the event source's max_concurrency bounds the function, and a new account (10 in all) can reserve none.
+    reserved_concurrency: int | None = setting(
+        None,
+        shown_default="`none`",
+        parse=_none_or(_int_between(2, 1000)),
+        # A reservation below the event source's maximum would throttle the pollers the maximum allows.
+        fits=lambda reserved, earlier: reserved is None or reserved >= earlier.max_concurrency,
+        accepts=lambda earlier: f"'none' or a whole number from max_concurrency ({earlier.max_concurrency}) to 1000",
+        meaning="Concurrency reserved for the function (from `max_concurrency` to 1000), or `none`. The default "
+        "reserves nothing: `max_concurrency` already bounds how many copies work the queue, and a new account (10 "
+        "concurrent executions in all) cannot reserve any. Worth setting when other functions of the account could "
+        "take all its concurrency and the mail must not wait; the preflight checks the account has room.",
+    )
+    create_sender_identity: bool = setting(
+        False,
+        parse=_boolean,
+        accepts="true or false",
+        meaning="`true` creates the SES identity for `sender_identity`, so SES mails the verification link at deploy.",
+    )
+    image_build: str = setting(
+        "local",
+        parse=_one_of(IMAGE_BUILDS),
+        accepts="local (the container engine of the deploying machine) or cloud (AWS CodeBuild)",
+        meaning="Where `cdk deploy` builds the function's image: `local` with the deploying machine's container "
+        'engine, `cloud` in AWS CodeBuild during the deploy, with no engine needed (see "Building the image in the '
+        'cloud").',
+    )
+    github_repository: str | None = optional_setting(
+        parse=_github_repository,
+        accepts="owner/name of the GitHub repository that may deploy, such as octo-org/inbox-mailer",
+        meaning="`owner/name` of the GitHub repository whose deploy workflow may deploy this stage. Set: adds the "
+        'deployer stack (see "Deploying from GitHub Actions").',
+    )
+    github_subject_repository: str | None = optional_setting(
+        parse=_matching(_GITHUB_SUBJECT_REPOSITORY),
+        # Owner and name must be github_repository's: the ids themselves cannot be checked offline.
+        fits=lambda subject, earlier: _repository_named_by(subject) == earlier.github_repository,
+        accepts=_subject_form,
+        shown_default="`github_repository`",
+        meaning="The repository as GitHub's OIDC `sub` claim names it, when that is the immutable form "
+        "`owner@<owner id>/name@<repository id>` (repositories created or renamed since mid-July 2026, or opted "
+        "in). Must be the same owner and name as `github_repository`.",
+    )
+    github_oidc_provider_arn: str | None = optional_setting(
+        parse=_matching(_GITHUB_OIDC_PROVIDER_ARN),
+        fits=lambda arn, earlier: (
+            earlier.github_repository is not None and earlier.account in (None, _provider_account(arn))
+        ),
+        accepts=_provider_form,
+        shown_default="unset: the deployer stack creates the provider",
+        meaning=f"ARN of the account's existing IAM OIDC provider for `{GITHUB_OIDC_HOST}` (an account holds one "
+        "per URL), e.g. the `GitHubOidcProviderArn` output of another stage; in `account` when that is set.",
+    )
+    alarm_emails: tuple[str, ...] = setting(
+        (),
+        parse=_addresses(0, MAX_ALARM_EMAILS),
+        accepts=f"0 to {MAX_ALARM_EMAILS} distinct email addresses, as a JSON list or comma-separated",
+        meaning=f"0 to {MAX_ALARM_EMAILS} addresses told about every alarm (ALARM and OK) and every bounce or "
+        "complaint: a JSON list in `cdk.json` or comma-separated with `-c`. The stack creates one encrypted SNS "
+        "topic with an email subscription per address; each address must click the confirmation link SNS mails it.",
+    )
+    alarm_topic_arn: str | None = optional_setting(
+        parse=_matching(_TOPIC_ARN),
+        accepts="the ARN of a standard SNS topic, such as arn:aws:sns:eu-west-1:123456789012:ops-alarms",
+        meaning="Instead of `alarm_emails`: the ARN of an existing standard SNS topic (a team's Chatbot or PagerDuty "
+        "topic). Its policy (and key policy, if encrypted) must let `cloudwatch.amazonaws.com` and "
+        "`ses.amazonaws.com` of this account publish. Setting both is an error. With neither, the alarms exist but "
+        "tell nobody, and `make synth` says so.",
+    )
+
+    @property
+    def github_subject(self) -> str | None:
+        """The repository as GitHub's OIDC tokens name it in their `sub` claim; None when CI deploys are off."""
+        return self.github_subject_repository or self.github_repository
+
+    @property
+    def ses_identity(self) -> str:
+        """The SES identity mail is sent from: the sender address itself unless a domain is configured."""
+        return self.sender_identity or self.sender
+
+    @property
+    def stack_names(self) -> StackNames:
+        return StackNames.of_stage(self.stage)
+
+    @property
+    def builds_in_the_cloud(self) -> bool:
+        return self.image_build == "cloud"
+
+    @classmethod
+    def setting_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    @classmethod
+    def from_context(cls, context: Mapping[str, Any]) -> Settings:
+        """Build settings from CDK context; values may be JSON-typed (cdk.json) or strings (`-c`)."""
+        _refuse_unknown_keys(context, cls.setting_names())
+        settings = cls()
+        for declared in fields(cls):
+            value = Setting.of(declared).read(declared.name, declared.default, context, settings)
+            settings = replace(settings, **{declared.name: value})
+        settings._check_memory_fits_largest_message()
+        settings._check_one_alarm_destination()
+        return settings
+
+    def _check_one_alarm_destination(self) -> None:
+        if self.alarm_emails and self.alarm_topic_arn:
+            raise SettingsError(
+                "Invalid settings 'alarm_emails' and 'alarm_topic_arn': set only one of them, either addresses for "
+                "a new alarm topic or the ARN of an existing topic."
+            )
+
+    def _check_memory_fits_largest_message(self) -> None:
+        needed = minimum_memory_mib(self.max_message_bytes)
+        if self.memory_mib < needed:
+            raise SettingsError(
+                f"Invalid setting 'memory_mib' = {self.memory_mib}: expected at least {needed} MiB to mail a message "
+                f"of max_message_bytes ({self.max_message_bytes}); raise memory_mib or lower max_message_bytes."
+            )
+
+
+# Plain keys the CDK CLI itself writes into cdk.context.json (`cdk acknowledge`, `cdk cli-telemetry`) and hands the
+# app with the rest of the context.
+CDK_CLI_KEYS = ("acknowledged-issue-numbers", "cli-telemetry")
+
+
+def _is_setting_key(key: str) -> bool:
+    # CDK's own context keys are namespaced ('@aws-cdk/...', 'aws:cdk:...'); ours are plain words.
+    return not any(ch in key for ch in "@:/") and key not in CDK_CLI_KEYS
+
+
+def _refuse_unknown_keys(context: Mapping[str, Any], names: tuple[str, ...]) -> None:
+    unknown = sorted(k for k in context if _is_setting_key(k) and k not in names)
+    if not unknown:
+        return
+    key = unknown[0]
+    # Setting names are lowercase: a key in the wrong case is as near as a typo.
+    nearest = difflib.get_close_matches(key.lower(), names, n=1)
+    accepted = ", ".join(names)
+    if nearest:
+        raise SettingsError(f"Unknown setting '{key}': did you mean '{nearest[0]}'? Accepted settings are {accepted}.")
+    raise SettingsError(f"Unknown setting '{key}': accepted settings are {accepted}.")

@@ -10,8 +10,10 @@ it (aws-cdk 2.1148, lib/cli/user-configuration.js, `Configuration.loadConfigFile
 4. the "context" object of ~/.cdk.json.
 
 The app gets all of them merged (the toolkit's `Context.all`: from the last source to the first, each merged over
-the ones before it, objects key by key, anything else replaced). `--profile` and `--output` come from the command
-line, else cdk.json, else ~/.cdk.json (the CLI merges its settings in that order too).
+the ones before it, objects key by key, anything else replaced). A setting that no source sets takes the default
+declared in `stacks/settings.py`: the project's cdk.json sets only the sender and the recipients. `--profile` and
+`--output` come from the command line, else cdk.json, else ~/.cdk.json (the CLI merges its settings in that order
+too).
 """
 
 from __future__ import annotations

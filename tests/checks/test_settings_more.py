@@ -121,7 +121,11 @@ def _run_app(context: dict[str, Any], outdir: Path) -> subprocess.CompletedProce
             "error: Invalid setting 'memory_mib' = 64: expected a whole number of MiB from 128 to 10240.",
         ),
         ("recipients", "ops@example", "error: Invalid setting 'recipients' = 'ops@example': expected 1 to 50 "),
-        ("recipient", "ops@example.com", "error: Unknown setting 'recipient': accepted settings are stage, "),
+        (
+            "recipient",
+            "ops@example.com",
+            "error: Unknown setting 'recipient': did you mean 'recipients'? Accepted settings are stage, ",
+        ),
         (
             "github_repository",
             "octo-org",

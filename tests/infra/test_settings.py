@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 import pytest
 
-from stacks.settings import Settings, SettingsError, minimum_memory_mib
+from stacks.settings import Setting, Settings, SettingsError, minimum_memory_mib
 from tests.infra.conftest import cdk_json_context
 
 
@@ -20,6 +21,12 @@ def test_cdk_json_defaults_are_valid_and_typed() -> None:
     assert settings.ses_identity == "mailer@example.com"
     assert settings.image_build == "local"
     assert not settings.builds_in_the_cloud
+
+
+def test_cdk_json_sets_only_what_this_deployment_chooses() -> None:
+    # Besides CDK's own feature flags ('@aws-cdk/...'), the sender and the recipients; every other value is its
+    # declared default, not a copy of it.
+    assert {key for key in cdk_json_context() if not key.startswith("@")} == {"sender", "recipients"}
 
 
 def test_command_line_strings_are_parsed_like_cdk_json_values() -> None:
@@ -126,8 +133,11 @@ def test_a_bad_value_names_the_setting_the_value_and_what_is_accepted(key: str, 
     assert accepted in message
 
 
-def test_an_unknown_setting_is_refused_with_the_list_of_known_ones() -> None:
-    with pytest.raises(SettingsError, match=r"^Unknown setting 'recipient': accepted settings are stage, .*recipients"):
+def test_an_unknown_setting_is_refused_naming_the_nearest_one_and_the_list_of_known_ones() -> None:
+    with pytest.raises(
+        SettingsError,
+        match=r"^Unknown setting 'recipient': did you mean 'recipients'\? Accepted settings are stage, .*recipients",
+    ):
         Settings.from_context({"recipient": "ops@example.com"})
 
 
@@ -164,7 +174,7 @@ NUMBER_LIMITS: dict[str, tuple[int, int, str]] = {
         "a whole number of seconds from 60 to 3600 (a link signed by the function cannot outlive its credentials)",
     ),
     "max_concurrency": (2, 1000, "a whole number from 2 to 1000 (SQS event source limits)"),
-    # Its lower limit is max_concurrency (2 in cdk.json).
+    # Its lower limit is max_concurrency (2 by default).
     "reserved_concurrency": (2, 1000, "'none' or a whole number from max_concurrency (2) to 1000"),
 }
 # Written out rather than imported: the list CloudWatch offers, which the app's own list must match.
@@ -268,6 +278,12 @@ def test_every_setting_has_a_row_in_the_tables_below() -> None:
     assert set(NUMBER_LIMITS) | set(TEXT_SETTINGS) == names
     assert not set(NUMBER_LIMITS) & set(TEXT_SETTINGS)
     assert set(NON_DEFAULT_VALUES) == names
+
+
+def test_every_field_of_settings_is_declared_as_a_setting_with_a_meaning() -> None:
+    # A field added without `setting(...)` would be neither read from the context nor listed in the README.
+    for declared in fields(Settings):
+        assert Setting.of(declared).meaning, declared.name
 
 
 @pytest.mark.parametrize(("key", "value"), _bounds(), ids=[f"{k}={v}" for k, v in _bounds()])
@@ -511,10 +527,29 @@ def test_memory_exactly_what_the_largest_message_needs_is_accepted_and_one_mib_l
     )
 
 
-@pytest.mark.parametrize("key", ["Stage", "MAX_CONCURRENCY", "Timeout_Seconds", "recipient"])
-def test_a_setting_in_the_wrong_case_or_misspelt_is_refused_not_ignored(key: str) -> None:
+@pytest.mark.parametrize(
+    ("key", "nearest"),
+    [
+        ("Stage", "stage"),
+        ("MAX_CONCURRENCY", "max_concurrency"),
+        ("Timeout_Seconds", "timeout_seconds"),
+        ("recipient", "recipients"),
+        ("memory", "memory_mib"),
+        ("alarm_email", "alarm_emails"),
+        ("github_repo", "github_repository"),
+    ],
+)
+def test_a_setting_in_the_wrong_case_or_misspelt_is_refused_naming_the_nearest_one(key: str, nearest: str) -> None:
     # Only CDK's own keys ('@aws-cdk/...', 'aws:cdk:...') pass unchecked; a typo would otherwise keep the default.
-    assert _refusal({key: "1"}).startswith(f"Unknown setting '{key}': accepted settings are stage, account, ")
+    assert _refusal({key: "1"}).startswith(
+        f"Unknown setting '{key}': did you mean '{nearest}'? Accepted settings are stage, account, "
+    )
+
+
+@pytest.mark.parametrize("key", ["alpha", "colour", "x"])
+def test_an_unknown_setting_near_none_is_refused_with_the_list_alone(key: str) -> None:
+    accepted = ", ".join(Settings.setting_names())
+    assert _refusal({key: "1"}) == f"Unknown setting '{key}': accepted settings are {accepted}."
 
 
 GITHUB_REPOSITORY = {"github_repository": "octo-org/inbox-mailer"}

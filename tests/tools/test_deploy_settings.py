@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from rich.console import Console
 from checks.cdk_cli import NODE_BIN, cdk_env
 from inbox_mailer.contract import StackNames
 from stacks.settings import CDK_CLI_KEYS, Settings
+from tests.conftest import ROOT
 from tests.tools.support import moto_clients
 from tools import deploy_settings, preflight, redrive, status
 from tools.deploy_settings import UsageError, merged_context, parse_cdk_args
@@ -144,6 +146,19 @@ def test_profile_and_output_come_from_the_command_line_then_cdk_json_then_home(t
     bare = deploy_settings.read([], project=tmp_path / "empty", home=tmp_path / "nobody")
     assert (bare.profile, bare.assembly_directory) == (None, tmp_path / "empty" / "cdk.out")
     assert bare.settings == Settings()
+
+
+def test_what_cdk_json_does_not_set_is_the_declared_default_unless_another_source_sets_it(tmp_path: Path) -> None:
+    # GIVEN the project's cdk.json (the sender and the recipients) and a ~/.cdk.json that sets the memory
+    project, home = tmp_path / "project", tmp_path / "home"
+    _write(project / "cdk.json", json.loads((ROOT / "cdk.json").read_text(encoding="utf-8")))
+    _write(home / ".cdk.json", {"context": {"memory_mib": 1024}})
+
+    # WHEN the deploy's settings are read
+    settings = deploy_settings.read(["-c", "stage=qa"], project=project, home=home).settings
+
+    # THEN the memory is the home folder's, and every other setting cdk.json leaves out is its declared default
+    assert settings == replace(Settings(), stage="qa", repository_name="inbox-mailer-qa", memory_mib=1024)
 
 
 def test_context_options_are_read_like_the_cdk_cli_reads_them() -> None:
