@@ -651,7 +651,3 @@ def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -
         console=console,
     )
     return 0 if ready else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
