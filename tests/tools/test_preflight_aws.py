@@ -19,8 +19,6 @@ from tests.tools.preflight_support import ACCOUNT, REGION, CannedAnswers, make_r
 from tests.tools.support import PRODUCTION_QUOTA
 from tools.preflight import (
     AWS_OPERATIONS,
-    Assembly,
-    CheckError,
     Target,
     check_bootstrap,
     check_concurrency,
@@ -30,6 +28,8 @@ from tools.preflight import (
     check_sender,
     resolve_target,
 )
+from tools.preflight.assembly import Assembly
+from tools.preflight.results import CheckError
 
 TARGET = Target(account=ACCOUNT, region=REGION)
 INDEX = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []}

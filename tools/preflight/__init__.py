@@ -12,16 +12,13 @@ CDK CLI reads them (tools/deploy_settings.py). The AWS checks use the caller's c
 
 from __future__ import annotations
 
-import json
 import os
-import shlex
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
@@ -31,6 +28,8 @@ from rich.text import Text
 from stacks.settings import Settings, SettingsError
 from tools import deploy_settings, ses_quota
 from tools.deploy_settings import UsageError
+from tools.preflight.assembly import Assembly
+from tools.preflight.results import CheckError, Result, command, error_code
 
 # Every AWS call the checks can make, as IAM names; all of them read (tests/tools/test_preflight_aws.py).
 AWS_OPERATIONS = (
@@ -57,100 +56,6 @@ INDEX_MEDIA_TYPES = (
     "application/vnd.docker.distribution.manifest.list.v2+json",
 )
 CLOUD_BUILD_HINT = "or build the image in the cloud instead: -c image_build=cloud"
-
-
-class CheckError(Exception):
-    """A check found a problem; `fix` is what the user types or does about it."""
-
-    def __init__(self, problem: str, fix: str) -> None:
-        super().__init__(problem)
-        self.problem = problem
-        self.fix = fix
-
-
-@dataclass(frozen=True)
-class Result:
-    check: str
-    passed: bool | None  # None: not run, because a check it needs failed
-    detail: str
-    fix: str = ""
-
-
-def command(*words: str) -> str:
-    """A command line to show the user, quoted for a POSIX shell."""
-    return f"`{shlex.join(words)}`"
-
-
-def _json_file(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return loaded
-
-
-# --- The synthesized assembly: what the deploy will need ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ImageDestination:
-    repository: str
-    tag: str
-
-
-@dataclass(frozen=True)
-class Assembly:
-    """The facts the checks read from a synthesized cloud assembly, never restated in this file."""
-
-    directory: Path
-    bootstrap_versions: dict[str, int]  # SSM parameter → the highest version any artifact requires
-    repository_stacks: dict[str, str]  # repository name → the stack that declares it
-    function_outputs: tuple[tuple[str, str], ...]  # (stack, output) of each output naming a function
-    images: tuple[ImageDestination, ...]
-
-    @classmethod
-    def read(cls, directory: Path) -> Assembly:
-        manifest_path = directory / "manifest.json"
-        if not manifest_path.is_file():
-            raise CheckError(
-                f"no synthesized app in {directory}", "run `make preflight` (it synthesizes before it checks)"
-            )
-        manifest = _json_file(manifest_path)
-        versions: dict[str, int] = {}
-        repositories: dict[str, str] = {}
-        images: list[ImageDestination] = []
-        function_outputs: list[tuple[str, str]] = []
-        for artifact_id, artifact in manifest.get("artifacts", {}).items():
-            properties = artifact.get("properties", {})
-            name = properties.get("stackName", artifact_id)
-            parameter = properties.get("bootstrapStackVersionSsmParameter")
-            if parameter and "requiresBootstrapStackVersion" in properties:
-                versions[parameter] = max(versions.get(parameter, 0), int(properties["requiresBootstrapStackVersion"]))
-            if artifact.get("type") == "aws:cloudformation:stack":
-                template = _json_file(directory / properties["templateFile"])
-                resources = template.get("Resources", {})
-                for resource in resources.values():
-                    repository = resource.get("Properties", {}).get("RepositoryName")
-                    if resource.get("Type") == "AWS::ECR::Repository" and isinstance(repository, str):
-                        repositories[repository] = name
-                function_outputs.extend(
-                    (name, key)
-                    for key, output in template.get("Outputs", {}).items()
-                    if resources.get(str(output.get("Value", {}).get("Ref")), {}).get("Type") == "AWS::Lambda::Function"
-                )
-            if artifact.get("type") == "cdk:asset-manifest":
-                assets = _json_file(directory / properties["file"])
-                for image in assets.get("dockerImages", {}).values():
-                    images.extend(
-                        ImageDestination(repository=d["repositoryName"], tag=d["imageTag"])
-                        for d in image.get("destinations", {}).values()
-                    )
-        return cls(
-            directory=directory,
-            bootstrap_versions=versions,
-            repository_stacks=repositories,
-            function_outputs=tuple(function_outputs),
-            images=tuple(dict.fromkeys(images)),
-        )
 
 
 # --- The container engine (skipped when the image is built in the cloud) ----------------------------------
@@ -281,10 +186,6 @@ class Target:
     region: str
 
 
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 # Where the CDK CLI looks for the region, before the profile's; without any it deploys to us-east-1.
 REGION_VARIABLES = ("AWS_REGION", "AMAZON_REGION", "AWS_DEFAULT_REGION", "AMAZON_DEFAULT_REGION")
 CDK_FALLBACK_REGION = "us-east-1"
@@ -301,7 +202,7 @@ def resolve_target(session: boto3.Session, settings: Settings, region: str) -> t
         identity = session.client("sts", region_name=region).get_caller_identity()
     except ClientError as error:
         raise CheckError(
-            f"AWS refused the credentials ({_code(error)})",
+            f"AWS refused the credentials ({error_code(error)})",
             "`aws sso login` (SSO) or `aws configure` (access keys), then run this again",
         ) from None
     except (EndpointConnectionError, ConnectTimeoutError) as error:
@@ -335,7 +236,7 @@ def check_bootstrap(session: boto3.Session, target: Target, assembly: Assembly) 
         try:
             version = int(ssm.get_parameter(Name=parameter)["Parameter"]["Value"])
         except ClientError as error:
-            if _code(error) != "ParameterNotFound":
+            if error_code(error) != "ParameterNotFound":
                 raise
             raise CheckError(
                 f"account {target.account} is not bootstrapped in {target.region} ({parameter} does not exist)",
@@ -416,7 +317,7 @@ def _reserved_by_deployed_functions(session: boto3.Session, target: Target, asse
         try:
             (deployed,) = cloudformation.describe_stacks(StackName=stack)["Stacks"]
         except ClientError as error:
-            if _code(error) != "ValidationError":  # the stack does not exist yet
+            if error_code(error) != "ValidationError":  # the stack does not exist yet
                 raise
             continue
         name = next((o.get("OutputValue") for o in deployed.get("Outputs", []) if o.get("OutputKey") == output), None)
@@ -452,7 +353,7 @@ def check_repository(session: boto3.Session, target: Target, settings: Settings,
     try:
         session.client("ecr", region_name=target.region).describe_repositories(repositoryNames=[name])
     except ClientError as error:
-        if _code(error) != "RepositoryNotFoundException":
+        if error_code(error) != "RepositoryNotFoundException":
             raise
         return f"{name} does not exist yet: the {stack or 'registry'} stack creates it"
     if stack is None:
@@ -462,7 +363,7 @@ def check_repository(session: boto3.Session, target: Target, settings: Settings,
             StackName=stack
         )["StackResources"]
     except ClientError as error:
-        if _code(error) != "ValidationError":
+        if error_code(error) != "ValidationError":
             raise
         resources = []
     if any(r.get("PhysicalResourceId") == name for r in resources):
@@ -485,7 +386,7 @@ def check_image_tag(session: boto3.Session, target: Target, assembly: Assembly) 
         try:
             details = ecr.describe_images(repositoryName=image.repository, imageIds=[{"imageTag": image.tag}])
         except ClientError as error:
-            if _code(error) not in ("RepositoryNotFoundException", "ImageNotFoundException"):
+            if error_code(error) not in ("RepositoryNotFoundException", "ImageNotFoundException"):
                 raise
             found.append(f"this image is not in {image.repository} yet: the deploy builds and pushes it")
             continue
@@ -517,7 +418,7 @@ def _attempt(name: str, check: Callable[[], str]) -> Result:
         return Result(
             name,
             False,
-            f"AWS refused {operation}: {_code(error)}: {error.response.get('Error', {}).get('Message', '')}",
+            f"AWS refused {operation}: {error_code(error)}: {error.response.get('Error', {}).get('Message', '')}",
             "give your credentials read access to it, or skip the preflight with PREFLIGHT=0 if you know why",
         )
     except BotoCoreError as error:
