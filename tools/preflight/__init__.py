@@ -20,18 +20,15 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
-from rich.text import Text
 
 from stacks.settings import Settings, SettingsError
 from tools import deploy_settings
 from tools.deploy_settings import UsageError
-from tools.preflight import aws_checks
+from tools.preflight import aws_checks, render
 from tools.preflight.assembly import Assembly
 from tools.preflight.engine import Engine, engine_check_list
 from tools.preflight.results import CheckError, Result, error_code
 from tools.preflight.target import Target, cdk_region, resolve_target
-
-# --- Running them in order ---------------------------------------------------------------------------------
 
 
 def _attempt(name: str, check: Callable[[], str]) -> Result:
@@ -109,15 +106,6 @@ def aws_results(session: boto3.Session, settings: Settings, region: str, assembl
 
 
 NAME_WIDTH = max(len(n) for n in ("Container engine", "AWS credentials", *AWS_CHECK_NAMES))
-MARKS = {True: ("✔", "green"), False: ("✘", "red"), None: ("-", "dim")}
-
-
-def print_result(console: Console, result: Result) -> None:
-    mark, style = MARKS[result.passed]
-    line = Text.assemble((mark, f"bold {style}"), " ", (result.check.ljust(NAME_WIDTH), "bold"), "  ", result.detail)
-    console.print(line, soft_wrap=True)
-    if result.fix:
-        console.print(Text.assemble(" " * (NAME_WIDTH + 4), ("fix: ", "bold yellow"), result.fix), soft_wrap=True)
 
 
 def run_preflight(
@@ -135,9 +123,9 @@ def run_preflight(
 
     def show(result: Result) -> None:
         results.append(result)
-        print_result(console, result)
+        render.print_result(console, result, name_width=NAME_WIDTH)
 
-    with console.status("checking…"):
+    with render.checking(console):
         if engine_checks:
             for result in _in_sequence(engine_check_list(engine), "a working container engine"):
                 show(result)
@@ -145,14 +133,9 @@ def run_preflight(
             show(Result("Container engine", None, "not needed: image_build is cloud (the image is built in AWS)"))
         for result in aws_results(session, settings, region, assembly_dir):
             show(result)
-    failed = [r for r in results if r.passed is False]
-    if failed:
-        console.print(
-            Text(f"{len(failed)} check{'s' * (len(failed) > 1)} failed: nothing was built or deployed.", "bold red")
-        )
-        return False
-    console.print(Text("Ready to deploy.", "bold green"))
-    return True
+    failed = sum(r.passed is False for r in results)
+    render.print_verdict(console, failed)
+    return not failed
 
 
 def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -> int:
@@ -161,11 +144,11 @@ def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -
         deploy = deploy_settings.read(sys.argv[1:] if argv is None else argv)
         session = boto3.Session(profile_name=deploy.profile)
     except (UsageError, SettingsError, BotoCoreError) as error:
-        console.print(Text(f"error: {error}", "bold red"), soft_wrap=True)
+        render.print_error(console, error)
         return 2
     settings, assembly_dir = deploy.settings, deploy.assembly_directory
     engine = Engine(os.environ.get("CDK_DOCKER") or "docker")
-    console.print(Text(f"Preflight of stage {settings.stage} ({assembly_dir.name}):", "bold"))
+    render.print_header(console, settings.stage, assembly_dir)
     # The setting arrives with the cloud build; until then every build is local.
     local_build = not settings.builds_in_the_cloud
     ready = run_preflight(
