@@ -8,6 +8,11 @@ It prints one line per check, in order, with ✔ or ✘ and, under each ✘, the
 check failed, so that nothing is built or deployed. The settings are those the deploy gets, read the way the
 CDK CLI reads them (tools/deploy_settings.py). The AWS checks use the caller's credentials and only read
 (`AWS_OPERATIONS` in aws_checks.py lists every call; a test proves none is a write).
+
+This module runs the checks in order and is the command line; each concern has its own module:
+assembly.py (what the deploy needs, from the synthesized app), engine.py (the container engine),
+target.py (the account and region the credentials reach), aws_checks.py (the account's checks),
+results.py (what a check reports) and render.py (what is printed).
 """
 
 from __future__ import annotations
@@ -149,15 +154,13 @@ def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -
     settings, assembly_dir = deploy.settings, deploy.assembly_directory
     engine = Engine(os.environ.get("CDK_DOCKER") or "docker")
     render.print_header(console, settings.stage, assembly_dir)
-    # The setting arrives with the cloud build; until then every build is local.
-    local_build = not settings.builds_in_the_cloud
     ready = run_preflight(
         settings,
         session=session,
         region=cdk_region(os.environ, session),
         assembly_dir=assembly_dir,
         engine=engine,
-        engine_checks=local_build,
+        engine_checks=not settings.builds_in_the_cloud,
         console=console,
     )
     return 0 if ready else 1
