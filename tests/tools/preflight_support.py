@@ -19,7 +19,9 @@ from botocore.awsrequest import AWSResponse, HTTPHeaders
 from rich.console import Console
 
 from stacks.settings import Settings
-from tools.preflight import Assembly, Engine, run_preflight
+from tools.preflight import run_preflight
+from tools.preflight.assembly import Assembly
+from tools.preflight.engine import Engine
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's

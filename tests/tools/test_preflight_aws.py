@@ -17,19 +17,18 @@ from stacks.settings import Settings
 from tests.conftest import Synthesized
 from tests.tools.preflight_support import ACCOUNT, REGION, CannedAnswers, make_ready
 from tests.tools.support import PRODUCTION_QUOTA
-from tools.preflight import (
+from tools.preflight.assembly import Assembly
+from tools.preflight.aws_checks import (
     AWS_OPERATIONS,
-    Assembly,
-    CheckError,
-    Target,
     check_bootstrap,
     check_concurrency,
     check_image_tag,
     check_repository,
     check_sandbox,
     check_sender,
-    resolve_target,
 )
+from tools.preflight.results import CheckError
+from tools.preflight.target import Target, resolve_target
 
 TARGET = Target(account=ACCOUNT, region=REGION)
 INDEX = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []}

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.tools.preflight_support import fake_engine
-from tools.preflight import CheckError, Engine, check_arm64, check_builder, check_engine
+from tools.preflight.engine import Engine, check_arm64, check_builder, check_engine
+from tools.preflight.results import CheckError
 
 
 def test_a_healthy_engine_passes_every_engine_check(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from rich.console import Console
 import tools.preflight as preflight
 from tests.conftest import ROOT, Synthesized
 from tests.tools.preflight_support import REGION, CannedAnswers, fake_engine, fix_of, line_of, make_ready, run
-from tools.preflight import Engine
+from tools.preflight.engine import Engine
 
 ORDER = [
     "Container engine",
