@@ -24,13 +24,10 @@ from stacks.settings import Settings
 class FunctionStack(Stack):
     def __init__(self, scope: Construct, id_: str, *, settings: Settings, **stack_props: Any) -> None:
         super().__init__(scope, id_, **stack_props)
-        self.inbox = Inbox(
-            self,
-            "Inbox",
-            prefix=settings.inbox_prefix,
-            consumer_timeout=Duration.seconds(settings.timeout_seconds),
-            removal=removal_for(settings.removal_policy),
-        )
+        removal = removal_for(settings.removal_policy)
+        # The one timeout: the function runs for it, the queue's visibility and the alarms are derived from it.
+        timeout = Duration.seconds(settings.timeout_seconds)
+        self.inbox = Inbox(self, "Inbox", prefix=settings.inbox_prefix, consumer_timeout=timeout, removal=removal)
         self.cloud_image: CloudImageBuild | None = None
         image: lambda_.DockerImageCode
         if settings.builds_in_the_cloud:
@@ -42,12 +39,28 @@ class FunctionStack(Stack):
                 # The registry stack's repository, by its fixed name: no export ties the two stacks together.
                 repository=ecr.Repository.from_repository_name(self, "Repository", settings.repository_name),
                 log_retention_days=settings.log_retention_days,
-                removal=removal_for(settings.removal_policy),
+                removal=removal,
             )
             image = self.cloud_image.code
         else:
             image = local_image()
-        self.mailer = Mailer(self, "Mailer", settings=settings, inbox=self.inbox, image=image)
+        self.mailer = Mailer(
+            self,
+            "Mailer",
+            inbox=self.inbox,
+            image=image,
+            sender=settings.sender,
+            ses_identity=settings.ses_identity,
+            recipients=settings.recipients,
+            memory_mib=settings.memory_mib,
+            timeout=timeout,
+            max_concurrency=settings.max_concurrency,
+            reserved_concurrency=settings.reserved_concurrency,
+            max_message_bytes=settings.max_message_bytes,
+            link_expiry=Duration.seconds(settings.link_expiry_seconds),
+            log_retention_days=settings.log_retention_days,
+            removal=removal,
+        )
         self.operations = Operations(self, "Operations", settings=settings, inbox=self.inbox, mailer=self.mailer)
         if settings.create_sender_identity:
             identity = settings.ses_identity
