@@ -61,7 +61,19 @@ class FunctionStack(Stack):
             log_retention_days=settings.log_retention_days,
             removal=removal,
         )
-        self.operations = Operations(self, "Operations", settings=settings, inbox=self.inbox, mailer=self.mailer)
+        self.operations = Operations(
+            self,
+            "Operations",
+            inbox=self.inbox,
+            function=self.mailer.function,
+            configuration_set=self.mailer.configuration_set,
+            function_timeout=timeout,
+            max_concurrency=settings.max_concurrency,
+            stage=settings.stage,
+            alarm_emails=settings.alarm_emails,
+            alarm_topic_arn=settings.alarm_topic_arn,
+            removal=removal,
+        )
         if settings.create_sender_identity:
             identity = settings.ses_identity
             ses.EmailIdentity(
