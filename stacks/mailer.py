@@ -110,7 +110,8 @@ class Mailer(Construct):
 
     def _log_group(self, retention_days: int, removal: Removal) -> logs.LogGroup:
         log_group = logs.LogGroup(self, "LogGroup", removal_policy=removal.policy)
-        # Set on the resource itself: the settings already hold one of CloudWatch's allowed day counts.
+        # Set on the resource itself: the value is already one of CloudWatch's allowed day counts (the settings
+        # check it).
         cfn_log_group: logs.CfnLogGroup = log_group.node.default_child  # type: ignore[assignment]
         cfn_log_group.retention_in_days = retention_days
         return log_group
