@@ -17,38 +17,48 @@ from stacks.cloud_image import CloudImageBuild
 from stacks.inbox import Inbox
 from stacks.mailer import ARCHITECTURE, IMAGE_DIRECTORY, Mailer, local_image
 from stacks.operations import Operations
-from stacks.removal import removal_for
+from stacks.removal import Removal, removal_for
 from stacks.settings import Settings
 
 
 class FunctionStack(Stack):
     def __init__(self, scope: Construct, id_: str, *, settings: Settings, **stack_props: Any) -> None:
         super().__init__(scope, id_, **stack_props)
-        self.inbox = Inbox(
-            self,
-            "Inbox",
-            prefix=settings.inbox_prefix,
-            consumer_timeout=Duration.seconds(settings.timeout_seconds),
-            removal=removal_for(settings.removal_policy),
-        )
+        removal = removal_for(settings.removal_policy)
+        # The one timeout: the function runs for it, the queue's visibility and the alarms are derived from it.
+        timeout = Duration.seconds(settings.timeout_seconds)
+        self.inbox = Inbox(self, "Inbox", prefix=settings.inbox_prefix, consumer_timeout=timeout, removal=removal)
         self.cloud_image: CloudImageBuild | None = None
-        image: lambda_.DockerImageCode
-        if settings.builds_in_the_cloud:
-            self.cloud_image = CloudImageBuild(
-                self,
-                "CloudImage",
-                directory=IMAGE_DIRECTORY,
-                architecture=ARCHITECTURE,
-                # The registry stack's repository, by its fixed name: no export ties the two stacks together.
-                repository=ecr.Repository.from_repository_name(self, "Repository", settings.repository_name),
-                log_retention_days=settings.log_retention_days,
-                removal=removal_for(settings.removal_policy),
-            )
-            image = self.cloud_image.code
-        else:
-            image = local_image()
-        self.mailer = Mailer(self, "Mailer", settings=settings, inbox=self.inbox, image=image)
-        self.operations = Operations(self, "Operations", settings=settings, inbox=self.inbox, mailer=self.mailer)
+        self.mailer = Mailer(
+            self,
+            "Mailer",
+            inbox=self.inbox,
+            image=self._image(settings, removal),
+            sender=settings.sender,
+            ses_identity=settings.ses_identity,
+            recipients=settings.recipients,
+            memory_mib=settings.memory_mib,
+            timeout=timeout,
+            max_concurrency=settings.max_concurrency,
+            reserved_concurrency=settings.reserved_concurrency,
+            max_message_bytes=settings.max_message_bytes,
+            link_expiry=Duration.seconds(settings.link_expiry_seconds),
+            log_retention_days=settings.log_retention_days,
+            removal=removal,
+        )
+        self.operations = Operations(
+            self,
+            "Operations",
+            inbox=self.inbox,
+            function=self.mailer.function,
+            configuration_set=self.mailer.configuration_set,
+            function_timeout=timeout,
+            max_concurrency=settings.max_concurrency,
+            stage=settings.stage,
+            alarm_emails=settings.alarm_emails,
+            alarm_topic_arn=settings.alarm_topic_arn,
+            removal=removal,
+        )
         if settings.create_sender_identity:
             identity = settings.ses_identity
             ses.EmailIdentity(
@@ -57,12 +67,31 @@ class FunctionStack(Stack):
                 identity=ses.Identity.domain(identity) if "@" not in identity else ses.Identity.email(identity),
             )
 
+        self._outputs(settings.inbox_prefix)
+
+    def _image(self, settings: Settings, removal: Removal) -> lambda_.DockerImageCode:
+        """The function's image: built by `cdk deploy` on this machine, or by `CloudImageBuild` in CodeBuild."""
+        if not settings.builds_in_the_cloud:
+            return local_image()
+        self.cloud_image = CloudImageBuild(
+            self,
+            "CloudImage",
+            directory=IMAGE_DIRECTORY,
+            architecture=ARCHITECTURE,
+            # The registry stack's repository, by its fixed name: no export ties the two stacks together.
+            repository=ecr.Repository.from_repository_name(self, "Repository", settings.repository_name),
+            log_retention_days=settings.log_retention_days,
+            removal=removal,
+        )
+        return self.cloud_image.code
+
+    def _outputs(self, inbox_prefix: str) -> None:
         bucket = self.inbox.bucket.bucket_name
         CfnOutput(self, "InboxBucketName", value=bucket, description="Upload files here")
         CfnOutput(
             self,
             "TryIt",
-            value=f"aws s3 cp ./report.pdf s3://{bucket}/{settings.inbox_prefix}report.pdf",
+            value=f"aws s3 cp ./report.pdf s3://{bucket}/{inbox_prefix}report.pdf",
             description="Upload a file; the recipients get one email about it",
         )
         CfnOutput(self, "QueueName", value=self.inbox.queue.queue_name)

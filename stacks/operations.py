@@ -2,18 +2,21 @@
 
 Every alarm sends ALARM and OK to one topic: a new, encrypted one with an email subscription per
 `alarm_emails` address, or the existing `alarm_topic_arn`. Each alarm's description names its section of the
-README's runbook. Thresholds are constants with their reason, or derived from the settings they depend on.
+README's runbook. Thresholds are constants with their reason, or derived from the inputs they depend on (the
+queue's age from the inbox's visibility timeout).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import ArnFormat, Aws, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -22,9 +25,7 @@ from constructs import Construct
 from inbox_mailer.contract import APP_NAME, METRICS_NAMESPACE, SERVICE_NAME, UNEXPECTED_SKIPS, Metric
 from stacks.compliance import acknowledge
 from stacks.inbox import MAX_RECEIVE_COUNT, Inbox
-from stacks.mailer import Mailer
-from stacks.removal import removal_for
-from stacks.settings import Settings
+from stacks.removal import Removal
 
 # Long enough to smooth one noisy minute, short enough that a person hears within minutes.
 ALARM_PERIOD = Duration.minutes(5)
@@ -61,34 +62,171 @@ SES_METRIC_NAMES = ("Send", "Delivery", "Bounce", "Complaint", "Reject", "Delive
 RUNBOOK = "README, section 'Runbook'"
 WIDGET_WIDTH = 8
 WIDGET_HEIGHT = 6
+# The dashboard's graphs show minutes; the alarms look at longer periods.
+MINUTE = Duration.minutes(1)
 
 
 class Operations(Construct):
-    """Tells a person about every failure of `inbox` and `mailer`, and shows both on one dashboard.
+    """Tells a person about every failure of `inbox` and of the mailer's `function`, and shows both on one dashboard.
+
+    Alarms go to a new topic with an email subscription per `alarm_emails` address, or to the existing
+    `alarm_topic_arn` (one of the two, or neither). `configuration_set` is the one the mailer sends through: its
+    events are counted and its bounces and complaints sent to the topic. `function_timeout` and `max_concurrency`
+    are the mailer's, marked on the dashboard. `stage` names the topic and the dashboard.
 
     Attributes: `topic` (where alarms go), `alarms` (by name, the name is also the runbook section) and
     `dashboard`. With neither `alarm_emails` nor `alarm_topic_arn` the new topic has no subscriber: the alarms
     and their actions exist, and adding an address later changes nothing else.
     """
 
-    def __init__(self, scope: Construct, id_: str, *, settings: Settings, inbox: Inbox, mailer: Mailer) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        inbox: Inbox,
+        function: lambda_.IFunction,
+        configuration_set: ses.IConfigurationSet,
+        function_timeout: Duration,
+        max_concurrency: int,
+        stage: str,
+        alarm_emails: tuple[str, ...],
+        alarm_topic_arn: str | None,
+        removal: Removal,
+    ) -> None:
         super().__init__(scope, id_)
-        self.topic = self._topic(settings, mailer)
+        if alarm_emails and alarm_topic_arn:
+            raise ValueError("Alarms go to the addresses of a new topic or to an existing topic, not both")
+        configuration_set_name = configuration_set.configuration_set_name
+        self.topic = self._topic(
+            stage=stage,
+            alarm_emails=alarm_emails,
+            alarm_topic_arn=alarm_topic_arn,
+            configuration_set_name=configuration_set_name,
+            removal=removal,
+        )
+        self._count_and_report_mail_events(configuration_set)
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         self.queue_age_threshold = Duration.seconds(inbox.visibility_timeout.to_seconds() * QUEUE_AGE_RETRY_CYCLES)
-        function = mailer.function
-        configuration_set = mailer.configuration_set.configuration_set_name
+        self._queue_alarms(inbox)
+        self._service_alarms(function, inbox.rule)
+        self._mail_alarms()
+        self.dashboard = self._dashboard(
+            stage=stage,
+            inbox=inbox,
+            function=function,
+            function_timeout=function_timeout,
+            max_concurrency=max_concurrency,
+            configuration_set_name=configuration_set_name,
+        )
+        region = Stack.of(self).region
+        self.dashboard_url = (
+            f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+            f"#dashboards/dashboard/{self.dashboard.dashboard_name}"
+        )
 
+    @staticmethod
+    def mailer_metric(name: Metric, *, period: Duration = ALARM_PERIOD, label: str | None = None) -> cloudwatch.Metric:
+        """One of the function's own metrics, as Powertools publishes it (with the `service` dimension)."""
+        return cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=str(name),
+            dimensions_map={"service": SERVICE_NAME},
+            period=period,
+            statistic=cloudwatch.Stats.SUM,
+            label=label,
+        )
+
+    def _topic(
+        self,
+        *,
+        stage: str,
+        alarm_emails: tuple[str, ...],
+        alarm_topic_arn: str | None,
+        configuration_set_name: str,
+        removal: Removal,
+    ) -> sns.ITopic:
+        if alarm_topic_arn:
+            return sns.Topic.from_topic_arn(self, "AlarmTopic", alarm_topic_arn)
+        stack = Stack.of(self)
+        alarms_arn = stack.format_arn(
+            service="cloudwatch", resource="alarm", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+        )
+        publishers = {
+            "CloudWatchAlarms": ("cloudwatch.amazonaws.com", alarms_arn),
+            "SesEvents": (
+                "ses.amazonaws.com",
+                stack.format_arn(service="ses", resource="configuration-set", resource_name=configuration_set_name),
+            ),
+        }
+        topic = sns.Topic(
+            self,
+            "AlarmTopic",
+            display_name=f"{APP_NAME} {stage} alarms",
+            master_key=self._topic_key(publishers, removal),
+            enforce_ssl=True,
+        )
+        # SES's own statement (this configuration set only) is added by its event destination.
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsOfThisAccount",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": alarms_arn},
+                },
+            )
+        )
+        for address in alarm_emails:
+            subscription = topic.add_subscription(subscriptions.EmailSubscription(address))
+            acknowledge(
+                subscription,
+                nag=["Serverless-SNSRedrivePolicy"],
+                reason="An alarm mail that cannot be delivered has nobody else to tell; a dead-letter queue would hold "
+                "notifications nobody reads, while the alarm itself stays red in CloudWatch and on the dashboard.",
+            )
+        return topic
+
+    def _topic_key(self, publishers: Mapping[str, tuple[str, str]], removal: Removal) -> kms.Key:
+        """The topic's key, usable by each publisher (sid -> service, source ARN) of this account only."""
+        # CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key: a key of our own.
+        key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            description="Encrypts the inbox mailer's alarm topic",
+            enable_key_rotation=True,
+            removal_policy=removal.policy,
+        )
+        for sid, (service, source_arn) in publishers.items():
+            # SNS asks KMS for a data key and decrypts it on the publisher's behalf.
+            key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"{sid}OfThisAccountPublishToTheTopic",
+                    principals=[iam.ServicePrincipal(service)],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=["*"],  # In a key policy "*" means this key.
+                    conditions={
+                        "StringEquals": {"aws:SourceAccount": Stack.of(self).account},
+                        "ArnLike": {"aws:SourceArn": source_arn},
+                    },
+                )
+            )
+        return key
+
+    def _count_and_report_mail_events(self, configuration_set: ses.IConfigurationSet) -> None:
+        """Count the set's mail events in CloudWatch, and send its bounces and complaints to the topic."""
         ses.ConfigurationSetEventDestination(
             self,
             "SesEventsToCloudWatch",
-            configuration_set=mailer.configuration_set,
+            configuration_set=configuration_set,
             destination=ses.EventDestination.cloud_watch_dimensions(
                 [
                     ses.CloudWatchDimension(
                         name=SES_DIMENSION,
                         source=ses.CloudWatchDimensionSource.MESSAGE_TAG,
-                        default_value=configuration_set,
+                        default_value=configuration_set.configuration_set_name,
                     )
                 ]
             ),
@@ -97,11 +235,13 @@ class Operations(Construct):
         ses.ConfigurationSetEventDestination(
             self,
             "BouncesAndComplaintsToTopic",
-            configuration_set=mailer.configuration_set,
+            configuration_set=configuration_set,
             destination=ses.EventDestination.sns_topic(self.topic),
             events=list(SES_TOPIC_EVENTS),
         )
 
+    def _queue_alarms(self, inbox: Inbox) -> None:
+        """Files or events waiting in a dead-letter queue, and uploads waiting too long in the queue."""
         dead_letters = {
             "DeadLetterQueue": (
                 inbox.dead_letter_queue,
@@ -132,6 +272,9 @@ class Operations(Construct):
             threshold=self.queue_age_threshold.to_seconds(),
             comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         )
+
+    def _service_alarms(self, function: lambda_.IFunction, rule: events.IRule) -> None:
+        """Lambda failing or refusing to run the function, and EventBridge failing to deliver upload events."""
         self._alarm(
             "FunctionErrors",
             "The mailer function failed outside its own error handling (a crash or a timeout); the whole batch "
@@ -151,12 +294,15 @@ class Operations(Construct):
             cloudwatch.Metric(
                 namespace="AWS/Events",
                 metric_name="FailedInvocations",
-                dimensions_map={"RuleName": inbox.rule.rule_name},
+                dimensions_map={"RuleName": rule.rule_name},
                 period=ALARM_PERIOD,
                 statistic=cloudwatch.Stats.SUM,
             ),
             threshold=ANY,
         )
+
+    def _mail_alarms(self) -> None:
+        """What the mailer and SES report: failed and unreadable files, the account's reputation, unexpected skips."""
         self._alarm(
             "FilesFailed",
             "The mailer could not mail a file on this try; the queue retries it, then moves it to the "
@@ -204,97 +350,6 @@ class Operations(Construct):
             threshold=UNEXPECTED_SKIPS_PER_PERIOD,
         )
 
-        self.dashboard = self._dashboard(settings, inbox, mailer, configuration_set)
-        region = Stack.of(self).region
-        self.dashboard_url = (
-            f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
-            f"#dashboards/dashboard/{self.dashboard.dashboard_name}"
-        )
-
-    @staticmethod
-    def mailer_metric(name: Metric, *, period: Duration = ALARM_PERIOD, label: str | None = None) -> cloudwatch.Metric:
-        """One of the function's own metrics, as Powertools publishes it (with the `service` dimension)."""
-        return cloudwatch.Metric(
-            namespace=METRICS_NAMESPACE,
-            metric_name=str(name),
-            dimensions_map={"service": SERVICE_NAME},
-            period=period,
-            statistic=cloudwatch.Stats.SUM,
-            label=label,
-        )
-
-    def _topic(self, settings: Settings, mailer: Mailer) -> sns.ITopic:
-        if settings.alarm_topic_arn:
-            return sns.Topic.from_topic_arn(self, "AlarmTopic", settings.alarm_topic_arn)
-        stack = Stack.of(self)
-        publishers = {
-            "CloudWatchAlarms": (
-                "cloudwatch.amazonaws.com",
-                stack.format_arn(
-                    service="cloudwatch", resource="alarm", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
-                ),
-            ),
-            "SesEvents": (
-                "ses.amazonaws.com",
-                stack.format_arn(
-                    service="ses",
-                    resource="configuration-set",
-                    resource_name=mailer.configuration_set.configuration_set_name,
-                ),
-            ),
-        }
-        # CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key: a key of our own.
-        key = kms.Key(
-            self,
-            "AlarmTopicKey",
-            description="Encrypts the inbox mailer's alarm topic",
-            enable_key_rotation=True,
-            removal_policy=removal_for(settings.removal_policy).policy,
-        )
-        for sid, (service, source_arn) in publishers.items():
-            # SNS asks KMS for a data key and decrypts it on the publisher's behalf.
-            key.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid=f"{sid}OfThisAccountPublishToTheTopic",
-                    principals=[iam.ServicePrincipal(service)],
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                    resources=["*"],  # In a key policy "*" means this key.
-                    conditions={
-                        "StringEquals": {"aws:SourceAccount": stack.account},
-                        "ArnLike": {"aws:SourceArn": source_arn},
-                    },
-                )
-            )
-        topic = sns.Topic(
-            self,
-            "AlarmTopic",
-            display_name=f"{APP_NAME} {settings.stage} alarms",
-            master_key=key,
-            enforce_ssl=True,
-        )
-        # SES's own statement (this configuration set only) is added by its event destination.
-        topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="CloudWatchAlarmsOfThisAccount",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["sns:Publish"],
-                resources=[topic.topic_arn],
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {"aws:SourceArn": publishers["CloudWatchAlarms"][1]},
-                },
-            )
-        )
-        for address in settings.alarm_emails:
-            subscription = topic.add_subscription(subscriptions.EmailSubscription(address))
-            acknowledge(
-                subscription,
-                nag=["Serverless-SNSRedrivePolicy"],
-                reason="An alarm mail that cannot be delivered has nobody else to tell; a dead-letter queue would hold "
-                "notifications nobody reads, while the alarm itself stays red in CloudWatch and on the dashboard.",
-            )
-        return topic
-
     def _alarm(
         self,
         name: str,
@@ -327,50 +382,20 @@ class Operations(Construct):
         )
 
     def _dashboard(
-        self, settings: Settings, inbox: Inbox, mailer: Mailer, configuration_set: str
+        self,
+        *,
+        stage: str,
+        inbox: Inbox,
+        function: lambda_.IFunction,
+        function_timeout: Duration,
+        max_concurrency: int,
+        configuration_set_name: str,
     ) -> cloudwatch.Dashboard:
-        function = mailer.function
-        minute = Duration.minutes(1)
-
-        def graph(
-            title: str,
-            left: Sequence[cloudwatch.IMetric],
-            *,
-            right: Sequence[cloudwatch.IMetric] = (),
-            left_annotations: Sequence[cloudwatch.HorizontalAnnotation] = (),
-            right_annotations: Sequence[cloudwatch.HorizontalAnnotation] = (),
-            width: int = WIDGET_WIDTH,
-        ) -> cloudwatch.GraphWidget:
-            return cloudwatch.GraphWidget(
-                title=title,
-                left=list(left),
-                right=list(right),
-                left_annotations=list(left_annotations),
-                right_annotations=list(right_annotations),
-                width=width,
-                height=WIDGET_HEIGHT,
-            )
-
-        def line(label: str, value: float) -> cloudwatch.HorizontalAnnotation:
-            return cloudwatch.HorizontalAnnotation(value=value, label=label, color=cloudwatch.Color.RED)
-
-        skips = [metric for metric in Metric if metric.name.startswith("SKIPPED_")]
-        key_forms = [metric for metric in Metric if metric.name.startswith("KEY_MATCHED_")]
-        ses_metrics = [
-            cloudwatch.Metric(
-                namespace="AWS/SES",
-                metric_name=name,
-                dimensions_map={SES_DIMENSION: configuration_set},
-                period=minute,
-                statistic=cloudwatch.Stats.SUM,
-            )
-            for name in SES_METRIC_NAMES
-        ]
         dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
             # Dashboards are global to the account: the region keeps two deployments of one stage apart.
-            dashboard_name=f"{APP_NAME}-{settings.stage}-{Aws.REGION}",
+            dashboard_name=f"{APP_NAME}-{stage}-{Aws.REGION}",
             default_interval=Duration.days(1),
         )
         dashboard.add_widgets(
@@ -381,78 +406,127 @@ class Operations(Construct):
                 height=3,
             )
         )
+        dashboard.add_widgets(*self._file_widgets())
+        dashboard.add_widgets(*self._queue_widgets(inbox))
+        dashboard.add_widgets(*_function_widgets(function, function_timeout, max_concurrency))
         dashboard.add_widgets(
-            graph(
-                "Files mailed, linked, failed and unreadable",
-                [self.mailer_metric(m, period=minute) for m in (Metric.FILES_MAILED, Metric.FILES_LINKED)],
-                # The outcomes someone must act on: few, so on their own axis.
-                right=[self.mailer_metric(m, period=minute) for m in (Metric.FILES_FAILED, Metric.FILES_UNREADABLE)],
-            ),
-            graph(
-                "Skipped uploads and throttled sends",
-                [self.mailer_metric(m, period=minute) for m in skips],
-                right=[self.mailer_metric(Metric.SENDS_THROTTLED, period=minute)],
-            ),
-            graph("How event keys matched objects", [self.mailer_metric(m, period=minute) for m in key_forms]),
+            _graph("This app's mail in SES", _ses_metrics(configuration_set_name), width=3 * WIDGET_WIDTH)
         )
-        dashboard.add_widgets(
-            graph(
+        return dashboard
+
+    def _file_widgets(self) -> list[cloudwatch.IWidget]:
+        """What became of the uploads: mailed, linked, failed, unreadable, skipped; and how their keys matched."""
+        skips = [metric for metric in Metric if metric.name.startswith("SKIPPED_")]
+        key_forms = [metric for metric in Metric if metric.name.startswith("KEY_MATCHED_")]
+        return [
+            _graph(
+                "Files mailed, linked, failed and unreadable",
+                [self.mailer_metric(m, period=MINUTE) for m in (Metric.FILES_MAILED, Metric.FILES_LINKED)],
+                # The outcomes someone must act on: few, so on their own axis.
+                right=[self.mailer_metric(m, period=MINUTE) for m in (Metric.FILES_FAILED, Metric.FILES_UNREADABLE)],
+            ),
+            _graph(
+                "Skipped uploads and throttled sends",
+                [self.mailer_metric(m, period=MINUTE) for m in skips],
+                right=[self.mailer_metric(Metric.SENDS_THROTTLED, period=MINUTE)],
+            ),
+            _graph("How event keys matched objects", [self.mailer_metric(m, period=MINUTE) for m in key_forms]),
+        ]
+
+    def _queue_widgets(self, inbox: Inbox) -> list[cloudwatch.IWidget]:
+        """The queue against its age alarm, the dead-letter queues, and SES's reputation against its alarms."""
+        return [
+            _graph(
                 "Queue: files waiting, oldest (s)",
-                [inbox.queue.metric_approximate_number_of_messages_visible(period=minute)],
+                [inbox.queue.metric_approximate_number_of_messages_visible(period=MINUTE)],
                 right=[
                     inbox.queue.metric_approximate_age_of_oldest_message(
-                        period=minute, statistic=cloudwatch.Stats.MAXIMUM
+                        period=MINUTE, statistic=cloudwatch.Stats.MAXIMUM
                     )
                 ],
-                right_annotations=[line("QueueAge alarm", self.queue_age_threshold.to_seconds())],
+                right_annotations=[_line("QueueAge alarm", self.queue_age_threshold.to_seconds())],
             ),
-            graph(
+            _graph(
                 "Dead-letter queues",
                 [
                     inbox.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                        period=minute, statistic=cloudwatch.Stats.MAXIMUM, label="DeadLetterQueue"
+                        period=MINUTE, statistic=cloudwatch.Stats.MAXIMUM, label="DeadLetterQueue"
                     ),
                     inbox.undeliverable_events.metric_approximate_number_of_messages_visible(
-                        period=minute, statistic=cloudwatch.Stats.MAXIMUM, label="UndeliverableEvents"
+                        period=MINUTE, statistic=cloudwatch.Stats.MAXIMUM, label="UndeliverableEvents"
                     ),
                 ],
             ),
-            graph(
+            _graph(
                 "SES reputation (account)",
                 [self._reputation("Reputation.BounceRate"), self._reputation("Reputation.ComplaintRate")],
                 left_annotations=[
-                    line("BounceRate alarm", BOUNCE_RATE_ALARM),
-                    line("ComplaintRate alarm", COMPLAINT_RATE_ALARM),
+                    _line("BounceRate alarm", BOUNCE_RATE_ALARM),
+                    _line("ComplaintRate alarm", COMPLAINT_RATE_ALARM),
                 ],
             ),
+        ]
+
+
+def _function_widgets(function: lambda_.IFunction, timeout: Duration, max_concurrency: int) -> list[cloudwatch.IWidget]:
+    """The function's duration against its timeout, its errors and throttles, its concurrency against the limit."""
+    return [
+        _graph(
+            "Function duration (ms) against the timeout",
+            [
+                function.metric_duration(period=MINUTE, statistic=cloudwatch.Stats.p(50)),
+                function.metric_duration(period=MINUTE, statistic=cloudwatch.Stats.p(99)),
+            ],
+            left_annotations=[_line("timeout", timeout.to_milliseconds())],
+        ),
+        _graph(
+            "Function errors and throttles",
+            [
+                function.metric_errors(period=MINUTE, statistic=cloudwatch.Stats.SUM),
+                function.metric_throttles(period=MINUTE, statistic=cloudwatch.Stats.SUM),
+            ],
+        ),
+        _graph(
+            "Concurrency against max_concurrency",
+            [function.metric("ConcurrentExecutions", period=MINUTE, statistic=cloudwatch.Stats.MAXIMUM)],
+            left_annotations=[_line("max_concurrency", max_concurrency)],
+        ),
+    ]
+
+
+def _ses_metrics(configuration_set_name: str) -> list[cloudwatch.IMetric]:
+    """SES's counts of this app's mail, kept apart from the account's other mail by the configuration set."""
+    return [
+        cloudwatch.Metric(
+            namespace="AWS/SES",
+            metric_name=name,
+            dimensions_map={SES_DIMENSION: configuration_set_name},
+            period=MINUTE,
+            statistic=cloudwatch.Stats.SUM,
         )
-        dashboard.add_widgets(
-            graph(
-                "Function duration (ms) against the timeout",
-                [
-                    function.metric_duration(period=minute, statistic=cloudwatch.Stats.p(50)),
-                    function.metric_duration(period=minute, statistic=cloudwatch.Stats.p(99)),
-                ],
-                left_annotations=[line("timeout", Duration.seconds(settings.timeout_seconds).to_milliseconds())],
-            ),
-            graph(
-                "Function errors and throttles",
-                [
-                    function.metric_errors(period=minute, statistic=cloudwatch.Stats.SUM),
-                    function.metric_throttles(period=minute, statistic=cloudwatch.Stats.SUM),
-                ],
-            ),
-            graph(
-                "Concurrency against max_concurrency",
-                [function.metric("ConcurrentExecutions", period=minute, statistic=cloudwatch.Stats.MAXIMUM)],
-                left_annotations=[line("max_concurrency", settings.max_concurrency)],
-            ),
-        )
-        dashboard.add_widgets(
-            graph(
-                "This app's mail in SES",
-                ses_metrics,
-                width=3 * WIDGET_WIDTH,
-            )
-        )
-        return dashboard
+        for name in SES_METRIC_NAMES
+    ]
+
+
+def _graph(
+    title: str,
+    left: Sequence[cloudwatch.IMetric],
+    *,
+    right: Sequence[cloudwatch.IMetric] = (),
+    left_annotations: Sequence[cloudwatch.HorizontalAnnotation] = (),
+    right_annotations: Sequence[cloudwatch.HorizontalAnnotation] = (),
+    width: int = WIDGET_WIDTH,
+) -> cloudwatch.GraphWidget:
+    return cloudwatch.GraphWidget(
+        title=title,
+        left=list(left),
+        right=list(right),
+        left_annotations=list(left_annotations),
+        right_annotations=list(right_annotations),
+        width=width,
+        height=WIDGET_HEIGHT,
+    )
+
+
+def _line(label: str, value: float) -> cloudwatch.HorizontalAnnotation:
+    return cloudwatch.HorizontalAnnotation(value=value, label=label, color=cloudwatch.Color.RED)

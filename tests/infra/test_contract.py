@@ -23,7 +23,6 @@ from inbox_mailer.contract import UNEXPECTED_SKIPS, StackNames
 from stacks.inbox import Inbox
 from stacks.mailer import Mailer
 from stacks.removal import removal_for
-from stacks.settings import Settings
 from tests.handler.support import CONTRACT_ENV
 from tests.infra.conftest import ROOT, Synthesized, cdk_json_context
 
@@ -117,7 +116,23 @@ def test_a_variable_renamed_in_the_contract_is_renamed_in_the_template(monkeypat
         stack, "Inbox", prefix="incoming/", consumer_timeout=Duration.seconds(60), removal=removal_for("destroy")
     )
     image = lambda_.DockerImageCode.from_ecr(ecr.Repository.from_repository_name(stack, "Images", "mailer"))
-    Mailer(stack, "Mailer", settings=Settings(max_concurrency=7), inbox=inbox, image=image)
+    Mailer(
+        stack,
+        "Mailer",
+        inbox=inbox,
+        image=image,
+        sender="mailer@example.com",
+        ses_identity="mailer@example.com",
+        recipients=("ops@example.com",),
+        memory_mib=512,
+        timeout=Duration.seconds(60),
+        max_concurrency=7,
+        reserved_concurrency=None,
+        max_message_bytes=10 * 1024 * 1024,
+        link_expiry=Duration.hours(1),
+        log_retention_days=30,
+        removal=removal_for("destroy"),
+    )
 
     # THEN the template carries the value under the new name only (tests/handler/test_settings.py: and the function
     # reads it from there)
