@@ -537,7 +537,10 @@ def _send_link(
 ) -> DeliveryResult:
     if located.kms_key_id is not None:
         # HEAD cannot tell whether the function's role may use the key: one byte read tells, before any link.
-        unreadable = _probe(s3, located)
+        try:
+            unreadable = _probe(s3, located)
+        except _ObjectGoneError as gone:
+            return DeliveryResult(outcome=Outcome.SKIPPED, skip_reason=gone.reason, key_match=found)
         if unreadable is not None:
             return _send_notice(file, envelope, sender, unreadable, found)
     expires_in = settings.link_expiry_seconds
@@ -563,7 +566,8 @@ def _send_notice(
 
 
 def _probe(s3: S3Client, located: StoredObject) -> Unavailable | None:
-    """Reads the object's first byte: None when it can be read, else why not (archive, KMS key, SSE-C)."""
+    """Reads the object's first byte: None when it can be read, else why not (archive, KMS key, SSE-C); raises
+    _ObjectGoneError when the version is gone since HEAD."""
     params: dict[str, Any] = _object_params(located.bucket, located.key, located.version_id)
     if located.size > 0:
         # A zero-byte object has no first byte: S3 would answer 416 to the range.
@@ -575,7 +579,8 @@ def _probe(s3: S3Client, located: StoredObject) -> Unavailable | None:
         if unavailable is not None:
             return unavailable
         if _s3_code(error) in _GONE_CODES:
-            return None  # deleted since HEAD: the link then says so; nothing unreadable to report
+            # Deleted since HEAD: a link to it would not open.
+            raise _ObjectGoneError(SkipReason.DELETED) from error
         raise _classify_s3_error(error, "GET") from error
     except BotoCoreError as error:
         raise DeliveryError(f"could not read from S3 ({error}); will be retried", retryable=True) from error

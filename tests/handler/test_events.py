@@ -146,3 +146,16 @@ def test_a_field_of_the_wrong_type_is_refused_with_what_was_expected_and_what_ca
         parse_sqs_body(json.dumps(event))
     assert named in str(refused.value)
     assert type(value).__name__ in str(refused.value)
+
+
+def test_an_s3_notification_without_a_sequencer_still_announces_its_upload() -> None:
+    # GIVEN an S3 notification whose object carries no sequencer (older and third-party senders omit it)
+    event = load_event("s3_notification_object_created.json")
+    del event["Records"][0]["s3"]["object"]["sequencer"]
+
+    # WHEN it is parsed
+    [upload] = parse_sqs_body(json.dumps(event)).uploads
+
+    # THEN the upload is announced, with an empty sequencer
+    assert upload.key == "incoming/report 2026.pdf"
+    assert upload.sequencer == ""

@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from tests.handler.support import (
     BUCKET,
@@ -323,3 +323,46 @@ def test_a_kms_answer_that_lasts_is_announced_one_that_passes_is_retried(
     else:
         assert len(response["batchItemFailures"]) == 1
         assert inbox.sent_mail() == []
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (ClientError({"Error": {"Code": "NoSuchVersion", "Message": "gone"}}, "GetObject"), "skipped"),
+        (EndpointConnectionError(endpoint_url="https://s3.us-east-1.amazonaws.com"), "retried"),
+    ],
+    ids=["deleted-since-head", "s3-unreachable"],
+)
+def test_a_kms_file_gone_or_unreachable_at_the_probe_is_never_linked(
+    inbox: Inbox,
+    function_module: ModuleType,
+    lambda_context: LambdaContext,
+    rewire: Callable[..., None],
+    logs: LogCapture,
+    capsys: pytest.CaptureFixture[str],
+    error: Exception,
+    expected: str,
+) -> None:
+    # GIVEN a large KMS-encrypted file whose one-byte probe finds it deleted, or cannot reach S3
+    class ProbeFails(ObjectGuard):
+        def head_object(self, **params: Any) -> Any:
+            return {**super().head_object(**params), "ServerSideEncryption": "aws:kms", "SSEKMSKeyId": KMS_KEY}
+
+        def get_object(self, **params: Any) -> Any:
+            raise error
+
+    rewire(s3=ProbeFails(inbox.s3))
+    record = inbox.upload_and_receive("incoming/vanishing.bin", LARGE)
+
+    # WHEN it is handled
+    response = _handle_one(function_module, lambda_context, record)
+
+    # THEN no mail is sent: a deleted file is skipped as deleted, an unreachable S3 is retried with its reason
+    assert inbox.sent_mail() == []
+    if expected == "skipped":
+        assert response == {"batchItemFailures": []}
+        assert emitted_metrics(capsys.readouterr().out)["SkippedDeleted"] == 1
+    else:
+        assert len(response["batchItemFailures"]) == 1
+        [warning] = [entry for entry in logs.at_level("WARNING") if "reason" in entry]
+        assert warning["reason"].startswith("could not read from S3")
