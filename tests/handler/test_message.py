@@ -172,9 +172,3 @@ def test_the_mail_is_seven_bit_clean_with_readable_quoted_printable_bodies_whate
     parts = [part for part in message.walk() if part.get_content_maintype() == "text"]
     assert [part["Content-Transfer-Encoding"] for part in parts] == ["quoted-printable", "quoted-printable"]
     assert all(name.split()[0] in part.get_content() for part in parts)
-
-
-def test_the_date_header_is_the_send_time_in_gmt() -> None:
-    raw = build_linked_message(ENVELOPE, render_content(_file(), link=None))
-
-    assert b"\r\nDate: Thu, 12 Nov 2026 10:21:00 GMT\r\n" in raw
