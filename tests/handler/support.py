@@ -357,7 +357,11 @@ class ObjectGuard:
             )
         if version in self.archive_tier:
             error = {"Code": "InvalidObjectState", "Message": "The operation is not valid for the object's access tier"}
-            raise ClientError({"Error": {**error, "AccessTier": self.archive_tier[version]}}, "GetObject")
+            # AWS's answer names the tier; botocore-stubs' type of the error lists only Code and Message.
+            raise ClientError(
+                {"Error": {**error, "AccessTier": self.archive_tier[version]}},  # type: ignore[typeddict-item]
+                "GetObject",
+            )
         return self._real.get_object(**params)
 
     def list_object_versions(self, **params: Any) -> Any:

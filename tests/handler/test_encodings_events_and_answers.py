@@ -69,7 +69,9 @@ def test_a_compressed_upload_is_attached_as_what_it_holds(
     assert mail.message["Subject"] == f"New file in the inbox: {name}"
     assert "Content type: text/csv, stored compressed" in mail.text
     if media_type == "application/gzip":
-        assert gzip.decompress(attachment.get_payload(decode=True)) == CSV
+        payload = attachment.get_payload(decode=True)
+        assert isinstance(payload, bytes)
+        assert gzip.decompress(payload) == CSV
 
 
 def test_an_upload_already_named_gz_keeps_its_name(
