@@ -3,13 +3,12 @@
 The synth uses the settings from cdk.json with every check attached; its output folder holds the templates
 that cfn-lint, checkov and the least-privilege check read, so no test synthesizes the app twice (in one process:
 `make test` runs the tests in one worker process per core, pytest-xdist, and each worker that needs the synth
-makes its own).
+makes its own). The report is tests/summary.py.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,11 +24,10 @@ from stacks import Stacks, build_stacks
 from stacks.compliance import attach_checks
 from stacks.settings import Settings
 
+# The `report` fixture and the summary it feeds, printed after the tests.
+pytest_plugins = ["tests.summary"]
+
 ROOT = Path(__file__).resolve().parents[1]
-# (position of the test in the collection, line): the summary keeps the tests' order whichever worker ran them.
-_REPORT = pytest.StashKey[list[tuple[int, str]]]()
-# Where a pytest-xdist worker hands its lines of the summary to the process that prints it.
-_WORKER_OUTPUT_KEY = "checked_before_deploy"
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -98,42 +96,6 @@ def synthesized_with_deployer(tmp_path_factory: pytest.TempPathFactory) -> Synth
     """The app of cdk.json with CI deploys on: the deployer stack beside the other two, every check attached."""
     context = cdk_json_context() | {"github_repository": GITHUB_REPOSITORY}
     return synthesize(context, tmp_path_factory.mktemp("cdk.out-deployer"))
-
-
-@pytest.fixture
-def report(request: pytest.FixtureRequest) -> Callable[[str], None]:
-    """Add one line to the summary printed after the tests (what each checker found, measured sizes)."""
-    lines = request.config.stash.setdefault(_REPORT, [])
-    # Every worker collects the whole suite in the same order, so a test's position is the same in all of them.
-    position = request.session.items.index(request.node)
-
-    def add(line: str) -> None:
-        lines.append((position, line))
-
-    return add
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    workeroutput = getattr(session.config, "workeroutput", None)
-    if workeroutput is not None:
-        workeroutput[_WORKER_OUTPUT_KEY] = session.config.stash.get(_REPORT, [])
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node: Any, error: object) -> None:
-    """pytest-xdist: a worker has finished; its lines join the summary this process prints."""
-    lines = getattr(node, "workeroutput", {}).get(_WORKER_OUTPUT_KEY, [])
-    node.config.stash.setdefault(_REPORT, []).extend((position, line) for position, line in lines)
-
-
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    lines = config.stash.get(_REPORT, [])
-    # A stable sort: the lines of one test stay in the order it wrote them.
-    lines = sorted(lines, key=lambda entry: entry[0])
-    if lines:
-        terminalreporter.section("checked before deploy")
-        for _, line in lines:
-            terminalreporter.write_line(line)
 
 
 # Generated examples: a fixed, repeatable number in `make test`; `make fuzz` selects the larger profile.
