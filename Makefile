@@ -61,8 +61,9 @@ lint: setup
 	ruff format --check .
 	mypy
 
+# One pytest worker per core (pytest-xdist). `make bench` times this same pytest command, read from here.
 test: lint $(CHECKOV_VENV)/.installed
-	python -m pytest
+	python -m pytest -n auto
 
 fuzz: setup
 	python -m pytest tests/handler/test_properties.py --hypothesis-profile=fuzz

@@ -1,7 +1,8 @@
 """pytest plugin loaded by the benchmark (`-p bench.synth_counter`): counts how often the suite synthesizes.
 
 In-process synths are calls of `aws_cdk.App.synth`; CLI synths are `cdk synth` subprocesses (each runs
-app.py once in its own interpreter). The counts are appended to the file named by BENCH_SYNTH_COUNT_FILE.
+app.py once in its own interpreter). The counts are written to the file named by BENCH_SYNTH_COUNT_FILE; under
+pytest-xdist each worker counts its own and hands them to the main process, which adds them up and writes them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 
 COUNT_FILE_VARIABLE = "BENCH_SYNTH_COUNT_FILE"
+_WORKER_OUTPUT_KEY = "synth_counts"
 _counts = {"in_process": 0, "cli": 0}
 
 
@@ -50,7 +52,20 @@ def pytest_configure(config: pytest.Config) -> None:
     subprocess.run = counting_run
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[_WORKER_OUTPUT_KEY] = dict(_counts)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    for kind, count in getattr(node, "workeroutput", {}).get(_WORKER_OUTPUT_KEY, {}).items():
+        _counts[kind] += count
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     path = os.environ.get(COUNT_FILE_VARIABLE)
-    if path:
+    # A worker's counts reach the file through the main process.
+    if path and not hasattr(config, "workerinput"):
         Path(path).write_text(json.dumps(_counts), encoding="utf-8")

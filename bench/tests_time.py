@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+import subprocess
 
 from bench.common import OUT_DIR, ROOT, VENV_BIN, Figure, timed_run
 from checks.cdk_cli import cdk_env
@@ -11,11 +13,22 @@ from checks.cdk_cli import cdk_env
 GOAL_SECONDS = 90.0
 
 
+def make_test_pytest() -> list[str]:
+    """The pytest command `make test` runs, from make's dry run: the figure times what `make test` runs."""
+    dry_run = subprocess.run(
+        ["make", "-n", "--no-print-directory", "test"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    [line] = [line for line in dry_run.stdout.splitlines() if line.startswith("python -m pytest")]
+    return shlex.split(line)
+
+
 def measure() -> Figure:
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     count_file = OUT_DIR / "synth-count.json"
     count_file.unlink(missing_ok=True)
-    command = [str(VENV_BIN / "python"), "-m", "pytest", "-q", "-p", "bench.synth_counter", "-p", "no:cacheprovider"]
+    python, *pytest = make_test_pytest()
+    # Plus the synth counter, a plugin only the bench loads.
+    command = [str(VENV_BIN / python), *pytest, "-q", "-p", "bench.synth_counter", "-p", "no:cacheprovider"]
     elapsed, result = timed_run(command, cwd=ROOT, env=cdk_env(BENCH_SYNTH_COUNT_FILE=str(count_file)))
     counts: dict[str, int] = json.loads(count_file.read_text(encoding="utf-8"))
     summary = re.findall(r"(\d+) passed", result.stdout)
@@ -30,6 +43,6 @@ def measure() -> Figure:
             "passed": int(summary[-1]) if summary else None,
             "synths_in_process": counts["in_process"],
             "synths_cli": counts["cli"],
-            "command": "python -m pytest (installed environment, lint and types excluded)",
+            "command": f"{shlex.join(command[1:])} (make test's pytest, without lint and types)",
         },
     )

@@ -1,13 +1,14 @@
 """Shared by every test folder: one synth of the app per session, and a short report printed at the end.
 
 The synth uses the settings from cdk.json with every check attached; its output folder holds the templates
-that cfn-lint, checkov and the least-privilege check read, so no test synthesizes the app twice.
+that cfn-lint, checkov and the least-privilege check read, so no test synthesizes the app twice (in one process:
+`make test` runs the tests in one worker process per core, pytest-xdist, and each worker that needs the synth
+makes its own). The report is tests/summary.py.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,10 @@ from stacks.app import Stacks, build_stacks
 from stacks.compliance import attach_checks
 from stacks.settings import Settings
 
+# The `report` fixture and the summary it feeds, printed after the tests.
+pytest_plugins = ["tests.summary"]
+
 ROOT = Path(__file__).resolve().parents[1]
-_REPORT = pytest.StashKey[list[str]]()
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -93,20 +96,6 @@ def synthesized_with_deployer(tmp_path_factory: pytest.TempPathFactory) -> Synth
     """The app of cdk.json with CI deploys on: the deployer stack beside the other two, every check attached."""
     context = cdk_json_context() | {"github_repository": GITHUB_REPOSITORY}
     return synthesize(context, tmp_path_factory.mktemp("cdk.out-deployer"))
-
-
-@pytest.fixture
-def report(request: pytest.FixtureRequest) -> Callable[[str], None]:
-    """Add one line to the summary printed after the tests (what each checker found, measured sizes)."""
-    return request.config.stash.setdefault(_REPORT, []).append
-
-
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    lines = config.stash.get(_REPORT, [])
-    if lines:
-        terminalreporter.section("checked before deploy")
-        for line in lines:
-            terminalreporter.write_line(line)
 
 
 # Generated examples: a fixed, repeatable number in `make test`; `make fuzz` selects the larger profile.

@@ -19,6 +19,7 @@ from tests.handler.support import (
     CONTRACT_ENV,
     REGION,
     TABLE,
+    AwsClients,
     Inbox,
     LambdaContext,
     LogCapture,
@@ -33,8 +34,7 @@ def lambda_context() -> LambdaContext:
     return LambdaContext()
 
 
-@pytest.fixture(autouse=True)
-def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def _set_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "POWERTOOLS_IDEMPOTENCY_DISABLED"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -47,36 +47,59 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    _set_environment(monkeypatch)
+
+
+@pytest.fixture(autouse=True)
 def no_metrics_left_behind() -> Iterator[None]:
     """Powertools keeps one metric set per process: what a test added and never flushed is dropped after it."""
     yield
     Metrics().clear_metrics()
 
 
-@pytest.fixture
-def mocked_aws() -> Iterator[None]:
-    """moto for one test; afterwards every download link the test mailed is fetched, and must open."""
-    with mock_aws():
-        yield
-        for mail in sent_through_moto():
-            for url in download_links(mail):
-                response = requests.get(url, timeout=10)
-                assert response.status_code == 200, f"a mailed link does not open ({response.status_code}): {url}"
+@pytest.fixture(scope="module")
+def moto_for_module() -> Iterator[None]:
+    """moto started once per module: each start gives boto3 a new default session, which loads every service
+    model again (once most of an end-to-end test's time). Each test still starts from empty accounts
+    (`mocked_aws`)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _set_environment(monkeypatch)
+        with mock_aws():
+            yield
+
+
+@pytest.fixture(scope="module")
+def aws_clients(moto_for_module: None) -> AwsClients:
+    return AwsClients.create()
 
 
 @pytest.fixture
-def inbox(mocked_aws: None) -> Inbox:
-    return Inbox()
+def mocked_aws(moto_for_module: None) -> Iterator[None]:
+    """moto emptied for one test, as a fresh mock_aws would be; afterwards every download link the test mailed is
+    fetched, and must open."""
+    # moto's documented reset: every backend of every service, account and region back to empty.
+    requests.post("http://motoapi.amazonaws.com/moto-api/reset", timeout=10).raise_for_status()
+    yield
+    for mail in sent_through_moto():
+        for url in download_links(mail):
+            response = requests.get(url, timeout=10)
+            assert response.status_code == 200, f"a mailed link does not open ({response.status_code}): {url}"
 
 
 @pytest.fixture
-def unversioned_inbox(mocked_aws: None) -> Inbox:
-    return Inbox(versioned=False)
+def inbox(mocked_aws: None, aws_clients: AwsClients) -> Inbox:
+    return Inbox(aws_clients)
 
 
 @pytest.fixture
-def unverified_inbox(mocked_aws: None) -> Inbox:
-    return Inbox(verify_sender=False)
+def unversioned_inbox(mocked_aws: None, aws_clients: AwsClients) -> Inbox:
+    return Inbox(aws_clients, versioned=False)
+
+
+@pytest.fixture
+def unverified_inbox(mocked_aws: None, aws_clients: AwsClients) -> Inbox:
+    return Inbox(aws_clients, verify_sender=False)
 
 
 @pytest.fixture

@@ -143,15 +143,40 @@ def _body(message: EmailMessage, subtype: str) -> str:
     return content
 
 
+@dataclass(frozen=True)
+class AwsClients:
+    """The clients the tests look into moto with. They hold no AWS state, so one set serves a module's tests
+    (creating a client takes longer than most calls through it)."""
+
+    s3: S3Client
+    sqs: SQSClient
+    events: EventBridgeClient
+    ses: SESV2Client
+    dynamodb: DynamoDBClient
+
+    @classmethod
+    def create(cls) -> AwsClients:
+        return cls(
+            s3=boto3.client("s3", region_name=REGION),
+            sqs=boto3.client("sqs", region_name=REGION),
+            events=boto3.client("events", region_name=REGION),
+            ses=boto3.client("sesv2", region_name=REGION),
+            dynamodb=boto3.client("dynamodb", region_name=REGION),
+        )
+
+
 class Inbox:
     """Bucket -> EventBridge rule -> SQS queue as the stack wires them, plus SES and DynamoDB."""
 
-    def __init__(self, *, verify_sender: bool = True, versioned: bool = True) -> None:
-        self.s3: S3Client = boto3.client("s3", region_name=REGION)
-        self.sqs: SQSClient = boto3.client("sqs", region_name=REGION)
-        self.events: EventBridgeClient = boto3.client("events", region_name=REGION)
-        self.ses: SESV2Client = boto3.client("sesv2", region_name=REGION)
-        self.dynamodb: DynamoDBClient = boto3.client("dynamodb", region_name=REGION)
+    def __init__(
+        self, clients: AwsClients | None = None, *, verify_sender: bool = True, versioned: bool = True
+    ) -> None:
+        clients = clients or AwsClients.create()
+        self.s3 = clients.s3
+        self.sqs = clients.sqs
+        self.events = clients.events
+        self.ses = clients.ses
+        self.dynamodb = clients.dynamodb
         self.s3.create_bucket(Bucket=BUCKET)
         if versioned:
             self.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
