@@ -26,10 +26,12 @@ def measure() -> Figure:
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     count_file = OUT_DIR / "synth-count.json"
     count_file.unlink(missing_ok=True)
-    python, *pytest = make_test_pytest()
+    python, *arguments = make_test_pytest()
     # Plus the synth counter, a plugin only the bench loads.
-    command = [str(VENV_BIN / python), *pytest, "-q", "-p", "bench.synth_counter", "-p", "no:cacheprovider"]
-    elapsed, result = timed_run(command, cwd=ROOT, env=cdk_env(BENCH_SYNTH_COUNT_FILE=str(count_file)))
+    arguments += ["-q", "-p", "bench.synth_counter", "-p", "no:cacheprovider"]
+    elapsed, result = timed_run(
+        [str(VENV_BIN / python), *arguments], cwd=ROOT, env=cdk_env(BENCH_SYNTH_COUNT_FILE=str(count_file))
+    )
     counts: dict[str, int] = json.loads(count_file.read_text(encoding="utf-8"))
     summary = re.findall(r"(\d+) passed", result.stdout)
     return Figure(
@@ -43,6 +45,6 @@ def measure() -> Figure:
             "passed": int(summary[-1]) if summary else None,
             "synths_in_process": counts["in_process"],
             "synths_cli": counts["cli"],
-            "command": f"{shlex.join(command[1:])} (make test's pytest, without lint and types)",
+            "command": f"{shlex.join([python, *arguments])} (make test's pytest, without lint and types)",
         },
     )
