@@ -346,7 +346,7 @@ SSE_C_MESSAGE = (
 class ObjectGuard:
     """S3 through moto, answering for the listed version ids as AWS does where moto cannot."""
 
-    def __init__(self, real: Any) -> None:
+    def __init__(self, real: Any, *, all_under_kms: bool = False) -> None:
         self._real = real
         self.kms_denied: set[str] = set()
         self.kms_disabled: set[str] = set()
@@ -354,6 +354,8 @@ class ObjectGuard:
         self.archive_tier: dict[str, str] = {}
         # Raised by every ListObjectVersions (a role without the grant, an emulator that cannot list a key).
         self.list_error: ClientError | None = None
+        # Every object's HEAD names KMS_KEY, as for a bucket whose default encryption is that key.
+        self.all_under_kms = all_under_kms
         self.calls: list[str] = []
 
     def head_object(self, **params: Any) -> Any:
@@ -362,7 +364,7 @@ class ObjectGuard:
         if version in self.sse_c:
             raise ClientError({"Error": {"Code": "400", "Message": "Bad Request"}}, "HeadObject")
         head = dict(self._real.head_object(**params))
-        if version in self.kms_denied or version in self.kms_disabled:
+        if self.all_under_kms or version in self.kms_denied or version in self.kms_disabled:
             head.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=KMS_KEY)
         if version in self.archive_tier:
             head.update(StorageClass="INTELLIGENT_TIERING", ArchiveStatus=self.archive_tier[version])

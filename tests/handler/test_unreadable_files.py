@@ -203,11 +203,7 @@ def test_a_large_file_under_a_usable_kms_key_is_linked_after_a_one_byte_probe(
     inbox: Inbox, function_module: ModuleType, lambda_context: LambdaContext, rewire: Callable[..., None]
 ) -> None:
     # GIVEN a large file encrypted under a KMS key the role may use
-    class UsableKey(ObjectGuard):
-        def head_object(self, **params: Any) -> Any:
-            return {**super().head_object(**params), "ServerSideEncryption": "aws:kms", "SSEKMSKeyId": KMS_KEY}
-
-    guard = UsableKey(inbox.s3)
+    guard = ObjectGuard(inbox.s3, all_under_kms=True)
     rewire(s3=guard)
     record = inbox.upload_and_receive("incoming/big.bin", LARGE)
 
@@ -304,13 +300,10 @@ def test_a_kms_answer_that_lasts_is_announced_one_that_passes_is_retried(
 ) -> None:
     # GIVEN a KMS-encrypted file whose GET S3 answers with a KMS error
     class KmsAnswer(ObjectGuard):
-        def head_object(self, **params: Any) -> Any:
-            return {**super().head_object(**params), "ServerSideEncryption": "aws:kms", "SSEKMSKeyId": KMS_KEY}
-
         def get_object(self, **params: Any) -> Any:
             raise ClientError({"Error": {"Code": code, "Message": "KMS said no"}}, "GetObject")
 
-    rewire(s3=KmsAnswer(inbox.s3))
+    rewire(s3=KmsAnswer(inbox.s3, all_under_kms=True))
     record = inbox.upload_and_receive("incoming/keyed.pdf", SMALL)
 
     # WHEN it is handled
@@ -345,13 +338,10 @@ def test_a_kms_file_gone_or_unreachable_at_the_probe_is_never_linked(
 ) -> None:
     # GIVEN a large KMS-encrypted file whose one-byte probe finds it deleted, or cannot reach S3
     class ProbeFails(ObjectGuard):
-        def head_object(self, **params: Any) -> Any:
-            return {**super().head_object(**params), "ServerSideEncryption": "aws:kms", "SSEKMSKeyId": KMS_KEY}
-
         def get_object(self, **params: Any) -> Any:
             raise error
 
-    rewire(s3=ProbeFails(inbox.s3))
+    rewire(s3=ProbeFails(inbox.s3, all_under_kms=True))
     record = inbox.upload_and_receive("incoming/vanishing.bin", LARGE)
 
     # WHEN it is handled
