@@ -94,6 +94,11 @@ def sqs_event(*records: dict[str, Any]) -> dict[str, Any]:
     return {"Records": list(records)}
 
 
+def handle(function_module: Any, lambda_context: Any, *records: dict[str, Any]) -> Any:
+    """The real handler's answer to one SQS batch of `records`."""
+    return function_module.handler(sqs_event(*records), lambda_context)
+
+
 @dataclass
 class LambdaContext:
     function_name: str = "inbox-mailer"

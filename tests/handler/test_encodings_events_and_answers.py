@@ -18,16 +18,12 @@ from tests.handler.support import (
     LambdaContext,
     LogCapture,
     emitted_metrics,
+    handle,
     load_event,
-    sqs_event,
     sqs_record,
 )
 
 CSV = b"name,amount\nalice,10\nbob,20\n" * 20
-
-
-def _handle(function_module: ModuleType, lambda_context: LambdaContext, *records: dict[str, Any]) -> Any:
-    return function_module.handler(sqs_event(*records), lambda_context)
 
 
 # mtime=0: a gzip header holds the time it was written, and the bytes are part of the tests' ids, which every
@@ -62,7 +58,7 @@ def test_a_compressed_upload_is_attached_as_what_it_holds(
     record = inbox.upload_and_receive("incoming/report.csv", stored, ContentType="text/csv", ContentEncoding=encoding)
 
     # WHEN it is handled
-    response = _handle(function_module, lambda_context, record)
+    response = handle(function_module, lambda_context, record)
 
     # THEN it is attached byte for byte under a name and type that say it is compressed, never as text/csv
     assert response == {"batchItemFailures": []}
@@ -86,7 +82,7 @@ def test_an_upload_already_named_gz_keeps_its_name(
         "incoming/data.csv.GZ", GZIPPED_CSV, ContentType="application/gzip", ContentEncoding="gzip"
     )
 
-    _handle(function_module, lambda_context, record)
+    handle(function_module, lambda_context, record)
 
     [mail] = inbox.sent_mail()
     [attachment] = list(mail.message.iter_attachments())
@@ -101,7 +97,7 @@ def test_a_coding_that_changes_nothing_stored_changes_nothing_mailed(
     extra = {"ContentEncoding": encoding} if encoding else {}
     record = inbox.upload_and_receive("incoming/plain.csv", CSV, ContentType="text/csv", **extra)
 
-    _handle(function_module, lambda_context, record)
+    handle(function_module, lambda_context, record)
 
     [mail] = inbox.sent_mail()
     [attachment] = list(mail.message.iter_attachments())
@@ -120,7 +116,7 @@ def test_a_notification_with_no_records_is_counted_and_logged(
     record = sqs_record(json.dumps({"Records": []}), "empty")
 
     # WHEN it is handled
-    response = _handle(function_module, lambda_context, record)
+    response = handle(function_module, lambda_context, record)
 
     # THEN it is acknowledged, counted as empty and logged with why
     assert response == {"batchItemFailures": []}
@@ -142,7 +138,7 @@ def test_every_kind_of_s3_create_notification_is_mailed(
     created["s3"]["object"].update(key="incoming/made.txt", size=4, versionId=version_id)
 
     # WHEN it is handled
-    response = _handle(function_module, lambda_context, sqs_record(json.dumps(notification), kind))
+    response = handle(function_module, lambda_context, sqs_record(json.dumps(notification), kind))
 
     # THEN the file is mailed
     assert response == {"batchItemFailures": []}
@@ -169,8 +165,8 @@ def test_a_multipart_upload_is_read_under_its_whole_etag(
     assert announced.get("etag", announced.get("eTag")).endswith("-1")
 
     # WHEN its events are handled, and one of them again
-    first = _handle(function_module, lambda_context, *records)
-    second = _handle(function_module, lambda_context, records[0])
+    first = handle(function_module, lambda_context, *records)
+    second = handle(function_module, lambda_context, records[0])
 
     # THEN it is attached once: the ETag, suffix included, matched the object and identified the upload
     assert first == second == {"batchItemFailures": []}
@@ -192,7 +188,7 @@ def test_ses_maximum_sending_rate_exceeded_is_a_throttle_whatever_its_code(
     record = inbox.upload_and_receive("incoming/busy.pdf", b"%PDF")
 
     # WHEN it is handled
-    response = _handle(function_module, lambda_context, record)
+    response = handle(function_module, lambda_context, record)
 
     # THEN the file goes back on the queue as throttled, not as a failure
     assert response == {"batchItemFailures": []}
@@ -215,7 +211,7 @@ def test_a_missing_configuration_set_fails_for_good_naming_it(
     record = inbox.upload_and_receive("incoming/setless.pdf", b"%PDF")
 
     # WHEN it is handled
-    response = _handle(function_module, lambda_context, record)
+    response = handle(function_module, lambda_context, record)
 
     # THEN the record fails as permanent, with SES's words in the reason
     assert len(response["batchItemFailures"]) == 1

@@ -6,7 +6,6 @@ import json
 from email import policy
 from email.parser import BytesParser
 from types import ModuleType
-from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
@@ -18,16 +17,12 @@ from tests.handler.support import (
     LambdaContext,
     LogCapture,
     emitted_metrics,
+    handle,
     load_event,
-    sqs_event,
     sqs_record,
 )
 
 PDF = b"%PDF-1.7\n" + bytes(range(256))
-
-
-def _handle(function_module: ModuleType, lambda_context: LambdaContext, *records: dict[str, Any]) -> Any:
-    return function_module.handler(sqs_event(*records), lambda_context)
 
 
 def _assert_valid_mail(raw: bytes) -> None:
@@ -53,7 +48,7 @@ def test_names_with_any_line_breaking_or_invisible_character_are_mailed(
     record = inbox.upload_and_receive(key, PDF)
 
     # WHEN it is handled
-    response = _handle(function_module, lambda_context, record)
+    response = handle(function_module, lambda_context, record)
 
     # THEN it is mailed once, as a valid message whose name shows the character replaced
     assert response == {"batchItemFailures": []}
@@ -82,7 +77,7 @@ def test_names_that_hold_the_builders_marker_text_are_mailed(
     record = inbox.upload_and_receive(f"incoming/{name}", PDF)
 
     # WHEN it is handled
-    response = _handle(function_module, lambda_context, record)
+    response = handle(function_module, lambda_context, record)
 
     # THEN it is attached like any other file
     assert response == {"batchItemFailures": []}
@@ -111,7 +106,7 @@ def test_message_and_multipart_files_arrive_intact_as_octet_streams(
     record = inbox.upload_and_receive(f"incoming/{name}", content, **extra)
 
     # WHEN it is handled
-    _handle(function_module, lambda_context, record)
+    handle(function_module, lambda_context, record)
 
     # THEN it is attached under a type that allows base64, keeping its name, and decodes to the file
     [mail] = inbox.sent_mail()
@@ -143,7 +138,7 @@ def test_only_a_valid_type_pair_is_taken_from_the_uploader(
     record = inbox.upload_and_receive(f"incoming/{name}", b"data", ContentType=declared)
 
     # WHEN it is handled
-    _handle(function_module, lambda_context, record)
+    handle(function_module, lambda_context, record)
 
     # THEN the attachment's type is the bare valid pair, else the type guessed from the name, else octet-stream
     [mail] = inbox.sent_mail()
@@ -176,7 +171,7 @@ def test_refused_types_are_judged_on_the_name_recipients_see(
     record = inbox.upload_and_receive(f"incoming/{name}", b"MZ\x90\x00")
 
     # WHEN it is handled
-    response = _handle(function_module, lambda_context, record)
+    response = handle(function_module, lambda_context, record)
 
     # THEN it is mailed, and no attachment recipients see has a refused extension
     assert response == {"batchItemFailures": []}
@@ -196,7 +191,7 @@ def test_encoded_word_names_are_shown_as_uploaded_not_decoded(
     record = inbox.upload_and_receive("incoming/=?utf-8?q?invoice.pdf?=", PDF)
 
     # WHEN it is handled
-    _handle(function_module, lambda_context, record)
+    handle(function_module, lambda_context, record)
 
     # THEN the name a mail client shows is the uploaded text (defused), never its decoding
     [mail] = inbox.sent_mail()
@@ -217,7 +212,7 @@ def test_file_removed_with_a_plain_delete_is_skipped_and_counted(
     inbox.s3.delete_object(Bucket=BUCKET, Key="incoming/oops.pdf")
 
     # WHEN it is handled
-    response = _handle(function_module, lambda_context, record)
+    response = handle(function_module, lambda_context, record)
 
     # THEN it succeeds without a mail, logged and counted as deleted
     assert response == {"batchItemFailures": []}
@@ -236,7 +231,7 @@ def test_file_deleted_and_uploaded_again_is_mailed_for_the_new_upload_only(
     second = inbox.upload_and_receive("incoming/again.pdf", PDF + b"v2")
 
     # WHEN both events are handled
-    response = _handle(function_module, lambda_context, first, second)
+    response = handle(function_module, lambda_context, first, second)
 
     # THEN the first was withdrawn (a delete marker follows it) and is not mailed; the second is
     assert response == {"batchItemFailures": []}
@@ -258,7 +253,7 @@ def test_unversioned_quick_overwrite_mails_the_second_file_once_and_skips_the_fi
     assert json.loads(first["body"])["detail"]["object"].get("version-id") in (None, "null")
 
     # WHEN both are handled
-    response = _handle(function_module, lambda_context, first, second)
+    response = handle(function_module, lambda_context, first, second)
 
     # THEN the second file is mailed once, and the first is skipped as superseded and counted
     assert response == {"batchItemFailures": []}
@@ -284,7 +279,7 @@ def test_eventbridge_key_that_arrives_url_encoded_is_found_by_its_decoded_form(
     encoded = sqs_record(json.dumps(event), "encoded")
 
     # WHEN it is handled
-    _handle(function_module, lambda_context, encoded)
+    handle(function_module, lambda_context, encoded)
 
     # THEN the object is found under the decoded key, mailed once, and the form that matched is logged and counted
     assert [mail.attachments for mail in target.sent_mail()] == [[("q3 report+final.pdf", PDF)]]
@@ -299,7 +294,7 @@ def test_eventbridge_raw_key_with_encodable_characters_is_counted_as_given(
     record = inbox.upload_and_receive("incoming/c++ 100%25.txt", b"x")
 
     # WHEN it is handled
-    _handle(function_module, lambda_context, record)
+    handle(function_module, lambda_context, record)
 
     # THEN it is mailed from the key as given, and the metric says so
     assert [mail.attachments for mail in inbox.sent_mail()] == [[("c++ 100%25.txt", b"x")]]
@@ -319,7 +314,7 @@ def test_decoded_form_of_another_object_is_never_accepted(
     inbox.s3.delete_object(Bucket=BUCKET, Key="incoming/a+b.txt", VersionId=version_id)
 
     # WHEN the deleted upload's event is handled
-    _handle(function_module, lambda_context, record)
+    handle(function_module, lambda_context, record)
 
     # THEN nothing is mailed: the other object is not the event's version
     assert inbox.sent_mail() == []
@@ -349,7 +344,7 @@ def test_every_skip_is_counted_with_its_reason(
     event["detail"]["object"]["key"] = key
 
     # WHEN it is handled
-    response = _handle(function_module, lambda_context, sqs_record(json.dumps(event), "skip"))
+    response = handle(function_module, lambda_context, sqs_record(json.dumps(event), "skip"))
 
     # THEN it succeeds, nothing is mailed, and the skip is counted under its reason
     assert response == {"batchItemFailures": []}
@@ -369,7 +364,7 @@ def test_test_events_and_other_event_kinds_are_counted(
     ]
 
     # WHEN they are handled
-    _handle(function_module, lambda_context, *records)
+    handle(function_module, lambda_context, *records)
 
     # THEN both are counted under their reasons
     metrics = emitted_metrics(capsys.readouterr().out)
@@ -392,7 +387,7 @@ def test_non_create_record_first_in_a_notification_does_not_hide_the_uploads_aft
     notification["Records"] = [removed, created]
 
     # WHEN it is handled
-    _handle(function_module, lambda_context, sqs_record(json.dumps(notification), "mixed"))
+    handle(function_module, lambda_context, sqs_record(json.dumps(notification), "mixed"))
 
     # THEN the upload after the delete is mailed and the delete is counted
     assert [mail.attachments for mail in inbox.sent_mail()] == [[("second.txt", b"second")]]

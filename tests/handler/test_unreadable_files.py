@@ -24,16 +24,12 @@ from tests.handler.support import (
     LogCapture,
     ObjectGuard,
     emitted_metrics,
-    sqs_event,
+    handle,
 )
 
 SMALL = b"%PDF-1.7 small enough to attach"
 # Over the handler tests' 1 MiB message limit: sent as a link when readable.
 LARGE = b"x" * (1024 * 1024 + 1)
-
-
-def _handle_one(function_module: ModuleType, lambda_context: LambdaContext, record: dict[str, Any]) -> Any:
-    return function_module.handler(sqs_event(record), lambda_context)
 
 
 def _assert_notice(inbox: Inbox, *, name: str, size_text: str, says: list[str]) -> None:
@@ -68,7 +64,7 @@ def test_an_archived_file_is_announced_with_the_restore_it_needs_never_linked(
     record = inbox.upload_and_receive(f"incoming/{name}", body, StorageClass=storage_class)
 
     # WHEN it is handled
-    response = _handle_one(function_module, lambda_context, record)
+    response = handle(function_module, lambda_context, record)
 
     # THEN it is done at once (no retries): the recipients are told it arrived, why they cannot get it, and what
     # the owner must do; it is counted as unreadable, never as mailed or linked, and logged as an error
@@ -102,7 +98,7 @@ def test_a_file_being_restored_is_announced_as_such(
     rewire(s3=Restoring(inbox.s3))
 
     # WHEN it is handled
-    response = _handle_one(function_module, lambda_context, record)
+    response = handle(function_module, lambda_context, record)
 
     # THEN the notice says a restore is under way
     assert response == {"batchItemFailures": []}
@@ -118,7 +114,7 @@ def test_a_restored_archived_file_is_mailed_as_usual(
     inbox.s3.restore_object(Bucket=BUCKET, Key="incoming/thawed.bin", RestoreRequest={"Days": 1})
 
     # WHEN it is handled
-    response = _handle_one(function_module, lambda_context, record)
+    response = handle(function_module, lambda_context, record)
 
     # THEN it is attached or linked like any readable file (the link is fetched after the test, and opens)
     assert response == {"batchItemFailures": []}
@@ -146,7 +142,7 @@ def test_an_intelligent_tiering_archive_tier_is_announced_never_linked(
     guard.archive_tier[version] = tier
 
     # WHEN it is handled
-    response = _handle_one(function_module, lambda_context, record)
+    response = handle(function_module, lambda_context, record)
 
     # THEN the recipients are told it is in that tier and must be restored; nothing was downloaded or presigned
     assert response == {"batchItemFailures": []}
@@ -173,7 +169,7 @@ def test_a_file_under_a_kms_key_the_role_may_not_use_is_announced_naming_the_key
     guard.kms_denied.add(inbox.s3.head_object(Bucket=BUCKET, Key=f"incoming/{name}")["VersionId"])
 
     # WHEN it is handled
-    response = _handle_one(function_module, lambda_context, record)
+    response = handle(function_module, lambda_context, record)
 
     # THEN it is announced at once, naming the key and the missing grant; no link was made for it
     assert response == {"batchItemFailures": []}
@@ -193,7 +189,7 @@ def test_a_file_under_a_disabled_kms_key_is_announced_with_kms_answer(
     [record] = inbox.receive_records()
     guard.kms_disabled.add(inbox.s3.head_object(Bucket=BUCKET, Key="incoming/locked.pdf")["VersionId"])
 
-    response = _handle_one(function_module, lambda_context, record)
+    response = handle(function_module, lambda_context, record)
 
     assert response == {"batchItemFailures": []}
     _assert_notice(inbox, name="locked.pdf", size_text="bytes", says=[KMS_KEY, "KMS.DisabledException"])
@@ -208,7 +204,7 @@ def test_a_large_file_under_a_usable_kms_key_is_linked_after_a_one_byte_probe(
     record = inbox.upload_and_receive("incoming/big.bin", LARGE)
 
     # WHEN it is handled
-    response = _handle_one(function_module, lambda_context, record)
+    response = handle(function_module, lambda_context, record)
 
     # THEN one byte was read to prove the key usable, then it was linked (and the link opens, checked after)
     assert response == {"batchItemFailures": []}
@@ -232,7 +228,7 @@ def test_a_file_under_a_customer_provided_key_is_announced_as_sse_c(
     guard.sse_c.add(inbox.s3.head_object(Bucket=BUCKET, Key="incoming/secret.pdf")["VersionId"])
 
     # WHEN it is handled
-    response = _handle_one(function_module, lambda_context, record)
+    response = handle(function_module, lambda_context, record)
 
     # THEN it is announced (size from the event), naming SSE-C and what to do, instead of failing as a bad request
     assert response == {"batchItemFailures": []}
@@ -258,7 +254,7 @@ def test_an_archived_file_is_not_mistaken_for_a_deleted_one(
     record = inbox.upload_and_receive("incoming/raced.pdf", SMALL)
 
     # WHEN it is handled
-    response = _handle_one(function_module, lambda_context, record)
+    response = handle(function_module, lambda_context, record)
 
     # THEN it is announced as archived, not skipped as deleted
     assert response == {"batchItemFailures": []}
@@ -274,7 +270,7 @@ def test_a_notice_is_sent_once_however_often_the_event_comes(
     record = inbox.upload_and_receive("incoming/frozen.pdf", SMALL, StorageClass="GLACIER")
 
     for _ in range(3):
-        assert _handle_one(function_module, lambda_context, record) == {"batchItemFailures": []}
+        assert handle(function_module, lambda_context, record) == {"batchItemFailures": []}
 
     assert len(inbox.sent_mail()) == 1
 
@@ -307,7 +303,7 @@ def test_a_kms_answer_that_lasts_is_announced_one_that_passes_is_retried(
     record = inbox.upload_and_receive("incoming/keyed.pdf", SMALL)
 
     # WHEN it is handled
-    response = _handle_one(function_module, lambda_context, record)
+    response = handle(function_module, lambda_context, record)
 
     # THEN a lasting answer (disabled, pending deletion, gone) is announced at once; a passing one is retried
     if announced:
@@ -345,7 +341,7 @@ def test_a_kms_file_gone_or_unreachable_at_the_probe_is_never_linked(
     record = inbox.upload_and_receive("incoming/vanishing.bin", LARGE)
 
     # WHEN it is handled
-    response = _handle_one(function_module, lambda_context, record)
+    response = handle(function_module, lambda_context, record)
 
     # THEN no mail is sent: a deleted file is skipped as deleted, an unreachable S3 is retried with its reason
     assert inbox.sent_mail() == []

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from itertools import count
 from types import ModuleType
-from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -23,14 +22,10 @@ from tests.handler.support import (
     LogCapture,
     ObjectGuard,
     emitted_metrics,
-    sqs_event,
+    handle,
 )
 
 _NAMES = count()
-
-
-def _handle(function_module: ModuleType, lambda_context: LambdaContext, records: list[dict[str, Any]]) -> Any:
-    return function_module.handler(sqs_event(*records), lambda_context)
 
 
 def _mailed_bodies(inbox: Inbox, since: int = 0) -> list[bytes]:
@@ -47,7 +42,7 @@ def test_a_version_removed_and_uploaded_again_is_not_mailed_the_new_one_is(
     records = inbox.receive_records()
 
     # WHEN both events are handled
-    response = _handle(function_module, lambda_context, records)
+    response = handle(function_module, lambda_context, *records)
 
     # THEN only the second upload is mailed; the first is counted as deleted
     assert response == {"batchItemFailures": []}
@@ -67,7 +62,7 @@ def test_a_version_followed_only_by_newer_uploads_is_still_mailed(
     records = inbox.receive_records()
 
     # WHEN their events are handled
-    _handle(function_module, lambda_context, records)
+    handle(function_module, lambda_context, *records)
 
     # THEN the two that newer uploads followed are mailed; the removed last one is not
     assert _mailed_bodies(inbox) == [b"one", b"two"]
@@ -84,7 +79,7 @@ def test_an_older_readable_version_is_mailed_when_the_newest_cannot_be_read(
     first, _ = inbox.receive_records()
 
     # WHEN the older upload's event is handled
-    response = _handle(function_module, lambda_context, [first])
+    response = handle(function_module, lambda_context, first)
 
     # THEN it is mailed: the newer version's trouble is not its own, and its current version was never looked at
     assert response == {"batchItemFailures": []}
@@ -119,7 +114,7 @@ def test_when_versions_cannot_be_listed_the_current_version_decides_and_never_bl
     gone, kept, _ = inbox.receive_records()
 
     # WHEN their events are handled
-    response = _handle(function_module, lambda_context, [gone, kept])
+    response = handle(function_module, lambda_context, gone, kept)
 
     # THEN the removed one is skipped (its current version is a delete marker), the other mailed, and the fallback
     # is logged as a warning for each
@@ -142,7 +137,7 @@ def test_a_version_deep_under_many_newer_uploads_is_mailed(
     inbox.receive_records()
 
     # WHEN the first upload's event is handled
-    _handle(function_module, lambda_context, first)
+    handle(function_module, lambda_context, *first)
 
     # THEN it is mailed, after listing no more than the lookback
     assert _mailed_bodies(inbox) == [b"oldest"]
@@ -159,7 +154,7 @@ def test_a_longer_name_sharing_the_prefix_never_counts_as_the_same_file(
     records = inbox.receive_records()
 
     # WHEN both events are handled
-    _handle(function_module, lambda_context, records)
+    handle(function_module, lambda_context, *records)
 
     # THEN d.pdf is mailed; d.pdf.bak, withdrawn, is not
     assert _mailed_bodies(inbox) == [b"the file"]
@@ -196,7 +191,7 @@ def test_exactly_the_versions_not_followed_by_a_delete_marker_are_mailed(
     mailed_before = len(inbox.sent_mail())
 
     # WHEN the name's events are handled, in the order they came
-    response = _handle(function_module, lambda_context, records) if records else {"batchItemFailures": []}
+    response = handle(function_module, lambda_context, *records) if records else {"batchItemFailures": []}
 
     # THEN every version is mailed except those a delete marker followed, each once, in upload order
     assert response == {"batchItemFailures": []}
