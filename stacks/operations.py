@@ -1,9 +1,9 @@
 """Operations: the alarm topic, an alarm for every way a file can fail to reach a person, and the dashboard.
 
 Every alarm sends ALARM and OK to one topic: a new, encrypted one with an email subscription per
-`alarm_emails` address, or the existing `alarm_topic_arn`. Each alarm's description names its section of the
-README's runbook. Thresholds are constants with their reason, or derived from the inputs they depend on (the
-queue's age from the inbox's visibility timeout).
+`alarm_emails` address, or the existing `alarm_topic_arn`. Each alarm's description links its section of the
+runbook (docs/runbook.md). Thresholds are constants with their reason, or derived from the inputs they depend on
+(the queue's age from the inbox's visibility timeout).
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ SES_TOPIC_EVENTS = (ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAIN
 SES_DIMENSION = "ses:configuration-set"
 # The CloudWatch metric names SES uses for the events above, in the dashboard's order.
 SES_METRIC_NAMES = ("Send", "Delivery", "Bounce", "Complaint", "Reject", "DeliveryDelay")
-RUNBOOK = "README, section 'Runbook'"
+# Where an operator reads what to do; each alarm's description links its own heading there, '### Alarm `Name`'.
+RUNBOOK = "docs/runbook.md"
 WIDGET_WIDTH = 8
 WIDGET_HEIGHT = 6
 # The dashboard's graphs show minutes; the alarms look at longer periods.
@@ -362,7 +363,7 @@ class Operations(Construct):
         alarm = cloudwatch.Alarm(
             self,
             f"{name}Alarm",
-            alarm_description=f"{what} What to do: {RUNBOOK}, '{name}'.",
+            alarm_description=f"{what} What to do: {RUNBOOK}#alarm-{name.lower()}",
             metric=metric,
             threshold=threshold,
             comparison_operator=comparison,
@@ -400,7 +401,7 @@ class Operations(Construct):
         )
         dashboard.add_widgets(
             cloudwatch.AlarmStatusWidget(
-                title="Alarms (runbook: README, 'Runbook')",
+                title=f"Alarms (runbook: {RUNBOOK})",
                 alarms=list(self.alarms.values()),
                 width=3 * WIDGET_WIDTH,
                 height=3,

@@ -200,10 +200,10 @@ def test_make_deploy_preflight_0_goes_straight_to_the_deploy(fake_cdk: tuple[Pat
     assert log.read_text().splitlines() == ["deploy --all"]
 
 
-# --- README --------------------------------------------------------------------------------------------------
+# --- docs/preflight.md ------------------------------------------------------------------------------------
 
 
-def test_the_readme_shows_real_runs(
+def test_the_preflight_doc_shows_real_runs(
     session: boto3.Session, synthesized: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN the app as cdk.json configures it, a healthy engine found as `docker` on PATH, and a new account (moto)
@@ -214,12 +214,12 @@ def test_the_readme_shows_real_runs(
     _, new_account = run(synthesized.settings, session, synthesized.outdir, docker)
     make_ready(session, synthesized.settings, synthesized.outdir)
     _, ready = run(synthesized.settings, session, synthesized.outdir, docker)
-    # THEN both outputs appear in the README word for word
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    # THEN both outputs appear in docs/preflight.md word for word
+    document = (ROOT / "docs" / "preflight.md").read_text(encoding="utf-8")
     header = "Preflight of stage dev (cdk.out):"
     for lines in (new_account, ready):
         block = "\n".join([header, *lines])
-        assert block in readme, f"README.md should show this run:\n{block}"
+        assert block in document, f"docs/preflight.md should show this run:\n{block}"
 
 
 def test_a_read_the_credentials_may_not_make_fails_that_check_with_the_reason(
