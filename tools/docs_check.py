@@ -142,7 +142,7 @@ def _relative(path: Path, root: Path) -> str:
 
 def main() -> int:
     files = documents()
-    problems = broken_links(files) + measured_figures(files)
+    problems = broken_links(files, root=ROOT) + measured_figures(files)
     for problem in problems:
         print(_relative(problem.path, ROOT) + str(problem)[len(str(problem.path)) :])
     if not problems:
