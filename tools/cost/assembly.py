@@ -17,6 +17,7 @@ HIGH_RESOLUTION_BELOW_SECONDS = 60
 # CloudFormation's defaults when a property is left out.
 DEFAULT_MEMORY_MIB = 128
 DEFAULT_ARCHITECTURE = "x86_64"
+DEFAULT_TIMEOUT_SECONDS = 3
 # Custom resources billed by a service the table does not price: named so that the estimate can say so.
 UNPRICED_TYPES = {"Custom::CDKContainerImageBuild": "CodeBuild minutes of each image built in the cloud"}
 
@@ -31,6 +32,7 @@ class Function:
     memory_mib: int
     architecture: str
     traced: bool
+    timeout_seconds: int
     # Messages per invocation of its SQS event source (None: no queue feeds it).
     batch_size: int | None
     log_retention_days: int | None
@@ -187,6 +189,7 @@ def _mailer(resources: dict[str, Any]) -> Function:
         memory_mib=int(props.get("MemorySize", DEFAULT_MEMORY_MIB)),
         architecture=(props.get("Architectures") or [DEFAULT_ARCHITECTURE])[0],
         traced=props.get("TracingConfig", {}).get("Mode") == "Active",
+        timeout_seconds=int(props.get("Timeout", DEFAULT_TIMEOUT_SECONDS)),
         batch_size=int(mapping.get("BatchSize", 10)) if mapping else None,
         log_retention_days=int(retention) if retention is not None else None,
     )

@@ -150,6 +150,12 @@ def estimate(
     _fixed_rows(deployment, bench, add, missing)
     _usage_rows(deployment, profile, recipients, bench, add, missing)
     missing.extend(f"Not priced: {what}." for what in deployment.unpriced)
+    largest_s = seconds_for(bench.attached_seconds, profile.largest_file_bytes)
+    if largest_s > deployment.mailer.timeout_seconds:
+        missing.append(
+            f"The largest file would take about {largest_s:.0f} s to attach, more than the function's timeout "
+            f"({deployment.mailer.timeout_seconds} s): it fails unless it goes as a link (max_message_bytes)."
+        )
     return Estimate(
         region=chosen,
         region_note=note,
