@@ -31,9 +31,7 @@ def render(assembly_dir: Path, settings: Settings) -> str:
         ("The default profile", DEFAULT),
         (f"{BUSY_FILES_PER_DAY:,} files a day", replace(DEFAULT, files_per_day=BUSY_FILES_PER_DAY)),
     ):
-        result = estimate(
-            deployment, profile, recipients=len(settings.recipients), prices=table, bench=bench
-        )
+        result = estimate(deployment, profile, recipients=len(settings.recipients), prices=table, bench=bench)
         parts.append(f"### {title}\n\n{markdown(result)}")
     return "\n".join(parts)
 

@@ -7,6 +7,7 @@ value is refused with one line that names the flag and what it accepts.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -16,6 +17,7 @@ MIB = 1024 * 1024
 # largest object is 5 TiB.
 MAX_FILES_PER_DAY = 10_000_000
 MAX_FILE_MIB = Decimal(5 * 1024 * 1024)
+_REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
 
 
 class ProfileError(ValueError):
@@ -65,7 +67,8 @@ def parse(args: Sequence[str]) -> CommandLine:
             continue
         if not inline:
             value = next(words, "")
-        if value == "" or value.startswith("--"):
+        # `--files-per-day -o cdk.out`: the next word is an option, not this flag's value (a negative number is).
+        if value == "" or re.match(r"-[A-Za-z-]", value):
             raise ProfileError(f"{name} needs a value: {FLAGS[name]}.")
         given[name] = value.strip()
     files = _whole(given, "--files-per-day", DEFAULT.files_per_day)
@@ -77,9 +80,12 @@ def parse(args: Sequence[str]) -> CommandLine:
             f"--average-file-mib ({average / MIB:g}) is above --largest-file-mib ({largest / MIB:g}): the average "
             "file cannot be larger than the largest."
         )
+    region = given.get("--region")
+    if region is not None and not _REGION.fullmatch(region):
+        raise ProfileError(f"Invalid --region {region!r}: expected {FLAGS['--region']}.")
     return CommandLine(
         profile=Profile(files_per_day=files, average_file_bytes=average, largest_file_bytes=largest, link_share=share),
-        region=given.get("--region"),
+        region=region,
         cdk_args=tuple(rest),
     )
 
