@@ -7,6 +7,9 @@ expected figure below can be checked with a pencil. The synthesized app itself i
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from inbox_mailer.contract import Metric
+from tests.conftest import ROOT
 from tools.cost import assembly, prices, profile, report
 from tools.cost.__main__ import main
 from tools.cost.estimate import BenchFigures, Estimate, Row, estimate, seconds_for
@@ -443,3 +447,15 @@ def test_a_missing_assembly_says_to_synthesize_first(tmp_path: Path) -> None:
         console.export_text()
         == f"No cloud assembly in {tmp_path / 'nothing'}: run `make synth` (or cdk synth) first.\n"
     )
+
+
+def test_the_plan_can_import_the_line_without_the_cdk() -> None:
+    # `make synth`'s plan runs in a plain interpreter: pricing must not start the CDK's Node.js process
+    script = "import sys, tools.cost.report; print(*sorted(sys.modules))"
+    environment = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True, check=True
+    )
+    loaded = result.stdout.split()
+    assert "tools.cost.report" in loaded
+    assert [m for m in loaded if m.split(".")[0] in ("aws_cdk", "jsii", "constructs")] == []
