@@ -64,7 +64,6 @@ class Deployment:
     rotated_kms_keys: int
     on_demand_tables: int
     provisioned_tables: int
-    queues: int
     s3_event_rules: int
     inbox_expiration_days: int | None
     access_log_expiration_days: int | None
@@ -124,7 +123,6 @@ def read(assembly: Path) -> Deployment:
         rotated_kms_keys=sum(1 for k in keys if k.get("EnableKeyRotation") is True),
         on_demand_tables=on_demand,
         provisioned_tables=len(tables) - on_demand,
-        queues=len(of_type.get("AWS::SQS::Queue", [])),
         s3_event_rules=sum(
             1
             for r in of_type.get("AWS::Events::Rule", [])

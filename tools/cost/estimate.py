@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from inbox_mailer.contract import Metric
 from tools.cost.assembly import Deployment
@@ -86,6 +86,10 @@ def seconds_for(points: tuple[tuple[Decimal, Decimal], ...], size: Decimal) -> D
             return low_s + (high_s - low_s) * (size - low) / (high - low)
     (low, low_s), (high, high_s) = points[-2], points[-1]
     return high_s + (high_s - low_s) * (size - high) / (high - low)
+
+
+class AddRow(Protocol):
+    def __call__(self, label: str, item: str, quantity: Decimal, basis: str, *, fixed: bool = False) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,7 @@ def estimate(
     )
 
 
-def _fixed_rows(deployment: Deployment, bench: BenchFigures, add: Any, missing: list[str]) -> None:
+def _fixed_rows(deployment: Deployment, bench: BenchFigures, add: AddRow, missing: list[str]) -> None:
     add(
         "Alarms",
         "cloudwatch.alarm-metrics",
@@ -212,7 +216,7 @@ def _fixed_rows(deployment: Deployment, bench: BenchFigures, add: Any, missing: 
 
 
 def _usage_rows(
-    deployment: Deployment, profile: Profile, recipients: int, bench: BenchFigures, add: Any, missing: list[str]
+    deployment: Deployment, profile: Profile, recipients: int, bench: BenchFigures, add: AddRow, missing: list[str]
 ) -> None:
     files = profile.files_per_day * DAYS_A_MONTH
     attached = files * (1 - profile.link_share)
@@ -255,13 +259,14 @@ def _usage_rows(
         attached * size / GIB,
         "the attached files' bytes, once a mail",
     )
-    add("Queue requests", "sqs.requests", files * QUEUE_REQUESTS_A_FILE, "send, receive and delete a file at most")
-    add(
-        "Queue idle polls",
-        "sqs.requests",
-        IDLE_POLLERS * SECONDS_A_MONTH / LONG_POLL_SECONDS,
-        f"{IDLE_POLLERS} event source pollers, one {LONG_POLL_SECONDS} s long poll each",
-    )
+    if mailer.batch_size is not None:
+        add("Queue requests", "sqs.requests", files * QUEUE_REQUESTS_A_FILE, "send, receive and delete a file at most")
+        add(
+            "Queue idle polls",
+            "sqs.requests",
+            IDLE_POLLERS * SECONDS_A_MONTH / LONG_POLL_SECONDS,
+            f"{IDLE_POLLERS} event source pollers, one {LONG_POLL_SECONDS} s long poll each",
+        )
     if deployment.s3_event_rules:
         add("EventBridge events", "events.aws-service-events", files, "S3 Object Created events on the default bus")
     downloads = linked * recipients
