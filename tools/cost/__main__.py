@@ -29,7 +29,7 @@ def main(args: Sequence[str], console: Console | None = None) -> int:
         deploy = deploy_settings.read(command_line.cdk_args)
         deployment = assembly.read(deploy.assembly_directory)
     except (ProfileError, SettingsError, deploy_settings.UsageError, assembly.AssemblyError) as error:
-        console.print(str(error), markup=False)
+        console.print(str(error), markup=False, soft_wrap=True)
         return 2
     expected = deploy.settings.stack_names.function
     if expected not in deployment.stacks:
@@ -37,6 +37,7 @@ def main(args: Sequence[str], console: Console | None = None) -> int:
             f"{deploy.assembly_directory} holds no stack {expected}: synthesize with the same options first "
             "(make cost ARGS=... does).",
             markup=False,
+            soft_wrap=True,
         )
         return 2
     result = estimate(
