@@ -1,6 +1,6 @@
 import sys
 
-from tools.deployed import run
 from tools.demo.scenario import main
+from tools.deployed import run
 
 sys.exit(run(main))

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+import urllib.request
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +23,7 @@ from moto.sqs.models import sqs_backends
 from moto.sqs.responses import SQSResponse
 
 from inbox_mailer.contract import ENVIRONMENT
-from tools.demo.templates import Resolver, Template, Unresolved
+from tools.demo.templates import Resolver, Template, UnresolvedError
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -156,6 +158,8 @@ class Emulator:
         self._started = True
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
+        # The stand-in's state lives in this process: start from nothing, whatever ran here before.
+        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")).close()
         self.port = port
         self.clients = Clients.of(self.endpoint, self.region)
 
@@ -234,7 +238,7 @@ class Emulator:
                     attributes = {
                         name: _attribute(resolve(properties[name])) for name in QUEUE_ATTRIBUTES if name in properties
                     }
-                except Unresolved:
+                except UnresolvedError:
                     continue
                 name = properties.get("QueueName") or _physical_name(template.stack_name, logical_id, limit=80)
                 url = self.clients.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]  # type: ignore[arg-type]
@@ -245,7 +249,7 @@ class Emulator:
                 del waiting[logical_id]
                 progressed = True
             if not progressed:
-                raise Unresolved(", ".join(waiting))
+                raise UnresolvedError(", ".join(waiting))
 
     def _create_table(self, name: str, table: dict[str, Any]) -> None:
         dynamodb = self.clients.dynamodb
@@ -266,7 +270,7 @@ class Emulator:
         image = function.get("Code", {}).get("ImageUri", "")
         try:
             image = resolve(image)
-        except Unresolved:
+        except UnresolvedError:
             image = json.dumps(image)
         return Function(
             logical_id=logical_id,
@@ -294,15 +298,21 @@ class Emulator:
         for key, output in template.outputs.items():
             try:
                 created.outputs[key] = str(resolve(output["Value"]))
-            except Unresolved:
+            except UnresolvedError:
                 created.outputs_left_out.append(key)
+        with warnings.catch_warnings():
+            # The stand-in warns that it does not model the placeholder, which is the point of it.
+            warnings.simplefilter("ignore", UserWarning)
+            self._create_outputs_stack(template.stack_name, created.outputs)
+
+    def _create_outputs_stack(self, stack_name: str, outputs: dict[str, str]) -> None:
         self.clients.cloudformation.create_stack(
-            StackName=template.stack_name,
+            StackName=stack_name,
             TemplateBody=json.dumps(
                 {
                     # The stand-in needs one resource; it keeps this one without creating anything.
                     "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
-                    "Outputs": {key: {"Value": value} for key, value in created.outputs.items()},
+                    "Outputs": {key: {"Value": value} for key, value in outputs.items()},
                 }
             ),
         )
@@ -311,7 +321,7 @@ class Emulator:
 def _one_table(template: Template) -> tuple[str, dict[str, Any]]:
     tables = {**template.of_type("AWS::DynamoDB::GlobalTable"), **template.of_type("AWS::DynamoDB::Table")}
     if len(tables) != 1:
-        raise Unresolved(f"{len(tables)} DynamoDB tables")
+        raise UnresolvedError(f"{len(tables)} DynamoDB tables")
     return next(iter(tables.items()))
 
 

@@ -75,7 +75,7 @@ class EventSource:
 
     def poll_once(self) -> None:
         queue = self._mapping.queue
-        messages = self._sqs.receive_message(
+        messages: list[dict[str, Any]] = self._sqs.receive_message(  # type: ignore[assignment]
             QueueUrl=queue.url,
             MaxNumberOfMessages=min(self._mapping.batch_size, SQS_MAX_BATCH),
             WaitTimeSeconds=POLL_WAIT_SECONDS,

@@ -73,9 +73,12 @@ class Mail:
 
 
 def sent_mails(region: str) -> list[Mail]:
-    """Every mail the stand-in's SES accepted, in order (its server thread runs in this process)."""
+    """Every mail the stand-in's SES accepted, in order (its server thread runs in this process).
+
+    The stand-in lists an address once per header it appears in: each recipient is named once here.
+    """
     return [
-        Mail(raw=message.raw_data.encode("utf-8"), destinations=tuple(message.destinations))
+        Mail(raw=message.raw_data.encode("utf-8"), destinations=tuple(dict.fromkeys(message.destinations)))
         for message in ses_backends[DEFAULT_ACCOUNT_ID][region].sent_messages
     ]
 

@@ -87,10 +87,10 @@ class RuntimeApi:
         api = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+            def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: the story prints what matters."""
 
-            def do_GET(self) -> None:  # noqa: N802 - the base class's name
+            def do_GET(self) -> None:
                 if self.path != f"{PREFIX}/invocation/next":
                     self._answer(HTTPStatus.NOT_FOUND, {"errorMessage": self.path})
                     return
@@ -108,13 +108,15 @@ class RuntimeApi:
                     self.send_header("Lambda-Runtime-Aws-Request-Id", invocation.request_id)
                     self.send_header("Lambda-Runtime-Deadline-Ms", str(invocation.deadline_ms))
                     self.send_header("Lambda-Runtime-Invoked-Function-Arn", api._function_arn)
-                    self.send_header("Lambda-Runtime-Trace-Id", f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}")
+                    self.send_header(
+                        "Lambda-Runtime-Trace-Id", f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"
+                    )
                     self.end_headers()
                     self.wfile.write(body)
                     return
                 self._answer(HTTPStatus.GONE, {"errorMessage": "the demo is stopping"})
 
-            def do_POST(self) -> None:  # noqa: N802 - the base class's name
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 payload = json.loads(self.rfile.read(length) or b"null")
                 if self.path == f"{PREFIX}/init/error":
@@ -160,7 +162,7 @@ class FunctionProcess:
     ) -> None:
         self._api = api
         self._on_output = on_output
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and the image's handler name
+        self.process = subprocess.Popen(
             [sys.executable, "-m", "awslambdaric", handler],
             cwd=image_directory,
             env={**environment, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.port}", "PYTHONPATH": str(image_directory)},
@@ -218,8 +220,16 @@ class FunctionProcess:
 
 
 def lambda_environment(
-    *, function_environment: dict[str, str], function_name: str, memory_mib: int, region: str, endpoint: str,
-    credentials: dict[str, str], handler: str, log_group: str, image_directory: Path,
+    *,
+    function_environment: dict[str, str],
+    function_name: str,
+    memory_mib: int,
+    region: str,
+    endpoint: str,
+    credentials: dict[str, str],
+    handler: str,
+    log_group: str,
+    image_directory: Path,
 ) -> dict[str, str]:
     """What Lambda sets in a function's environment, the function's own variables, and the stand-in's endpoint."""
     inherited = {name: os.environ[name] for name in ("PATH", "LANG", "SYSTEMROOT", "TMPDIR") if name in os.environ}

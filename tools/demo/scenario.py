@@ -20,7 +20,6 @@ from pathlib import Path
 
 from rich.console import Console
 
-from inbox_mailer.contract import ENVIRONMENT
 from stacks import IMAGE_DIRECTORY
 from tools import redrive, status
 from tools.demo import mail as mails
@@ -137,16 +136,17 @@ class Demo:
         self.step(f"Wrote each mail as .eml ({', '.join(str(p) for p in emls)}) and one page showing them: {page}")
 
     def fail_one_file(self, resources: Resources) -> None:
-        assert self.emulator is not None and resources.mapping is not None
+        assert self.emulator is not None
+        assert resources.mapping is not None
         sesv2 = self.emulator.clients.sesv2
         sesv2.delete_email_identity(EmailIdentity=resources.sender)
         self.step(f"Broke the sender on purpose: deleted the SES identity {resources.sender}")
         visibility = resources.mapping.queue.attributes.get("VisibilityTimeout", "30")
         redrive_policy = json.loads(resources.mapping.queue.attributes["RedrivePolicy"])
         self.step(
-            f"A failed file comes back after the queue's visibility timeout of {visibility} s; the demo retries after "
-            f"{RETRY_AFTER_SECONDS} s instead, to stay short. After {redrive_policy['maxReceiveCount']} tries SQS moves "
-            "it to the dead-letter queue."
+            f"A failed file comes back after the queue's visibility timeout of {visibility} s; the demo retries "
+            f"after {RETRY_AFTER_SECONDS} s instead, to stay short. After {redrive_policy['maxReceiveCount']} tries "
+            "SQS moves it to the dead-letter queue."
         )
         self._upload(resources, Upload(BROKEN_FILE, b"Written while the sender was broken.\n", "dead-letter queue"))
         dead_letters = resources.queue_named_by("DeadLetterQueueName")
@@ -159,7 +159,9 @@ class Demo:
         reason = self._last_failure_reason()
         self.summary.failed_tries = self.events.tally.failed_records
         self.summary.dead_letters = self._waiting(dead_letters.url)
-        self.step(f"{BROKEN_FILE} failed {tries} times ({reason}) and is now in the dead-letter queue {dead_letters.name}")
+        self.step(
+            f"{BROKEN_FILE} failed {tries} times ({reason}) and is now in the dead-letter queue {dead_letters.name}"
+        )
 
     def show_status(self) -> None:
         self.step(f"make status, against {STAND_IN}:")
@@ -219,7 +221,9 @@ class Demo:
             )
 
     def _start_function(self, resources: Resources) -> None:
-        assert self.emulator is not None and resources.function is not None and resources.mapping is not None
+        assert self.emulator is not None
+        assert resources.function is not None
+        assert resources.mapping is not None
         function = resources.function
         arn = f"arn:aws:lambda:{self.region}:{self.emulator.account}:function:{function.name}"
         api = RuntimeApi(arn)
@@ -291,8 +295,10 @@ class Demo:
                 if self.events is not None and self.events.error is not None:
                     raise ToolError(f"The event source stopped: {self.events.error}")
                 if time.monotonic() > deadline:
-                    raise ToolError(f"{what}: nothing after {STEP_TIMEOUT_SECONDS:.0f} s; the function's output: "
-                                    f"{self.function.output[-3:] if self.function else []}")
+                    raise ToolError(
+                        f"{what}: nothing after {STEP_TIMEOUT_SECONDS:.0f} s; the function's output: "
+                        f"{self.function.output[-3:] if self.function else []}"
+                    )
                 time.sleep(0.1)
 
     def _waiting(self, url: str) -> int:
@@ -312,7 +318,9 @@ class Demo:
             with contextlib.suppress(ValueError):
                 entry = json.loads(line)
                 if isinstance(entry, dict) and str(entry.get("message", "")).startswith("Mailing failed"):
-                    return str(entry.get("reason", entry["message"]))
+                    # The reason is advice for an operator; the story needs only what SES said.
+                    code = entry.get("error_code")
+                    return f"SES said {code}" if code else str(entry.get("reason", entry["message"]))
         return "no reason logged"
 
     def _tool(self, tool_main: Callable[..., int]) -> int:
@@ -354,6 +362,3 @@ def _environment(values: dict[str, str], *, remove: Sequence[str] = ()) -> Itera
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-
-
-__all__ = ["ENVIRONMENT", "Demo", "main"]

@@ -15,7 +15,7 @@ from typing import Any
 from tools.deployed import ToolError
 
 
-class Unresolved(Exception):
+class UnresolvedError(Exception):
     """A reference to something the emulator does not hold (the function, alarms, the dashboard)."""
 
 
@@ -83,7 +83,7 @@ class Resolver:
             try:
                 return self.attributes[logical_id][attribute]
             except KeyError:
-                raise Unresolved(logical_id) from None
+                raise UnresolvedError(logical_id) from None
         if set(value) == {"Fn::Join"}:
             separator, parts = value["Fn::Join"]
             return separator.join(str(self(part)) for part in parts)
@@ -104,4 +104,4 @@ class Resolver:
         try:
             return self.refs[name]
         except KeyError:
-            raise Unresolved(name) from None
+            raise UnresolvedError(name) from None
