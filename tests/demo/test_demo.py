@@ -11,7 +11,6 @@ import io
 import json
 import os
 import socket
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,22 +55,22 @@ class Story:
     demo: Demo
     output: str
     cdk_out: Path
+    sent: list[mails.Mail]
 
 
 @pytest.fixture(scope="module")
-def story(synthesized: Synthesized, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
+def story(synthesized: Synthesized, tmp_path_factory: pytest.TempPathFactory) -> Story:
     cdk_out = _cdk_out(synthesized, tmp_path_factory.mktemp("demo") / "cdk.out")
     console = _console()
     with Demo([], console=console, cdk_out=cdk_out) as demo:
         demo.run()
         # Read while the stand-in still runs: its state is gone once it stops.
         sent = mails.sent_mails(demo.region)
-    demo.sent = sent  # type: ignore[attr-defined]
-    yield Story(demo=demo, output=_output(console), cdk_out=cdk_out)
+    return Story(demo=demo, output=_output(console), cdk_out=cdk_out, sent=sent)
 
 
 def _mail_about(story: Story, name: str) -> list[mails.Mail]:
-    return [mail for mail in story.demo.sent if mail.is_about(name)]  # type: ignore[attr-defined]
+    return [mail for mail in story.sent if mail.is_about(name)]
 
 
 def test_three_files_become_three_mails_attached_linked_and_linked(story: Story, synthesized: Synthesized) -> None:
@@ -97,7 +96,7 @@ def test_the_mails_are_written_as_eml_files_and_one_page(story: Story) -> None:
     directory = story.cdk_out / "demo"
     emls = sorted(directory.glob("*.eml"))
     assert len(emls) == 4
-    assert {path.read_bytes() for path in emls} == {mail.raw for mail in story.demo.sent}  # type: ignore[attr-defined]
+    assert {path.read_bytes() for path in emls} == {mail.raw for mail in story.sent}
     page = (directory / "mails.html").read_text(encoding="utf-8")
     assert page.count("<section>") == 4
     assert "New file in the inbox: scan.pdf" in page
@@ -109,7 +108,8 @@ def test_the_broken_sender_sends_the_file_to_the_dead_letter_queue_after_every_t
     # maxReceiveCount of the template: every try failed, then SQS moved the message
     assert summary.failed_tries == 5
     assert summary.dead_letters == 1
-    assert f"{BROKEN_FILE} failed 5 times (SES said MessageRejected) and is now in the dead-letter queue" in story.output
+    told = f"{BROKEN_FILE} failed 5 times (SES said MessageRejected) and is now in the dead-letter queue"
+    assert told in story.output
 
 
 def test_make_status_shows_the_dead_letter_and_the_failure(story: Story) -> None:
@@ -216,9 +216,7 @@ def test_the_resources_follow_the_template(
         # THEN the queue and the mapping carry the template's numbers
         assert resources.mapping is not None
         queue = resources.mapping.queue
-        attributes = emulator.clients.sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["All"])[
-            "Attributes"
-        ]
+        attributes = emulator.clients.sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["All"])["Attributes"]
     finally:
         emulator.stop()
     assert attributes["VisibilityTimeout"] == str(visibility)
@@ -228,7 +226,9 @@ def test_the_resources_follow_the_template(
     assert resources.mapping.batch_size == batch_size
 
 
-def test_without_a_synthesized_template_it_says_to_synthesize(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_a_synthesized_template_it_says_to_synthesize(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = run(functools.partial(main, cdk_out=tmp_path, console=_console()), [])
     assert code == 1
     error = capsys.readouterr().err.strip()
