@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import importlib.util
 import io
 import json
 import os
@@ -23,7 +24,7 @@ from rich.console import Console
 from tests.conftest import Synthesized
 from tools.demo import mail as mails
 from tools.demo.emulator import Emulator
-from tools.demo.runtime_api import image_handler
+from tools.demo.runtime_api import image_handler, require_runtime_client
 from tools.demo.scenario import BROKEN_FILE, Demo, main
 from tools.demo.templates import Template
 from tools.deployed import ToolError, run
@@ -247,3 +248,12 @@ def test_the_handler_is_the_one_the_image_names() -> None:
     from stacks import IMAGE_DIRECTORY
 
     assert image_handler(IMAGE_DIRECTORY / "Dockerfile") == "lambda_function.handler"
+
+
+def test_without_the_runtime_client_it_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "awslambdaric" else real_find_spec(name, *a)
+    )
+    with pytest.raises(ToolError, match=r"awslambdaric, .* is not installed: pip install -r requirements-demo.txt"):
+        require_runtime_client()

@@ -148,6 +148,8 @@ class Emulator:
         self.account = DEFAULT_ACCOUNT_ID
         # The stand-in's request log would interleave with the story.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        # The stand-in warns that it does not model the outputs stack's placeholder, which is the point of it.
+        warnings.filterwarnings("ignore", message="Tried to parse AWS::CloudFormation::WaitConditionHandle")
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._move_tasks = _MessageMoveTasks()
         self._started = False
@@ -210,7 +212,7 @@ class Emulator:
         created.sender = created.environment_value("sender_address")
         clients.sesv2.create_email_identity(EmailIdentity=created.sender)
         created.mapping = self._mapping(template, resolve, created)
-        self._publish_outputs(template, resolve, created)
+        self._resolve_outputs(template, resolve, created)
         return created
 
     def _create_bucket(self, name: str, properties: dict[str, Any]) -> None:
@@ -293,19 +295,19 @@ class Emulator:
             report_batch_item_failures="ReportBatchItemFailures" in mapping.get("FunctionResponseTypes", []),
         )
 
-    def _publish_outputs(self, template: Template, resolve: Resolver, created: Resources) -> None:
-        """A stack of the template's name holding its outputs, so that the operator tools find what they look for."""
+    def _resolve_outputs(self, template: Template, resolve: Resolver, created: Resources) -> None:
         for key, output in template.outputs.items():
             try:
                 created.outputs[key] = str(resolve(output["Value"]))
             except UnresolvedError:
                 created.outputs_left_out.append(key)
-        with warnings.catch_warnings():
-            # The stand-in warns that it does not model the placeholder, which is the point of it.
-            warnings.simplefilter("ignore", UserWarning)
-            self._create_outputs_stack(template.stack_name, created.outputs)
 
-    def _create_outputs_stack(self, stack_name: str, outputs: dict[str, str]) -> None:
+    def publish_outputs(self, stack_name: str, outputs: dict[str, str]) -> None:
+        """A stack of that name holding the outputs, so that the operator tools find what they look for.
+
+        Slow the first time (the stand-in's CloudFormation loads every service it models, seconds): the scenario
+        does it while the function works.
+        """
         self.clients.cloudformation.create_stack(
             StackName=stack_name,
             TemplateBody=json.dumps(

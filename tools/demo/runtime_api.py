@@ -8,6 +8,7 @@ as a child process of the demo, in `lambda_image/`, against `RuntimeApi`.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import queue
@@ -38,6 +39,15 @@ def image_handler(dockerfile: Path) -> str:
     if match is None:
         raise ToolError(f'{dockerfile} has no CMD ["module.function"]: the demo runs the handler the image names.')
     return match["handler"]
+
+
+def require_runtime_client() -> None:
+    """A clear line instead of the child's traceback when the runtime interface client is missing."""
+    if importlib.util.find_spec("awslambdaric") is None:
+        raise ToolError(
+            "awslambdaric, the Lambda runtime client the demo runs the handler with, is not installed: "
+            "pip install -r requirements-demo.txt (it ships for Linux only; on Windows run the demo in WSL)."
+        )
 
 
 class FunctionError(Exception):

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -19,13 +20,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from stacks import IMAGE_DIRECTORY
 from tools import redrive, status
 from tools.demo import mail as mails
 from tools.demo.emulator import FAKE_CREDENTIALS, STAND_IN, Emulator, Resources
 from tools.demo.event_source import EventSource
-from tools.demo.runtime_api import FunctionProcess, RuntimeApi, image_handler, lambda_environment
+from tools.demo.runtime_api import (
+    FunctionProcess,
+    RuntimeApi,
+    image_handler,
+    lambda_environment,
+    require_runtime_client,
+)
 from tools.demo.templates import Template
 from tools.deployed import ToolError, argument_parser, run, target_from
 
@@ -74,6 +82,7 @@ class Demo:
         self.region = target.region or DEFAULT_REGION
         self.template = Template.read(cdk_out, target.function_stack)
         self.handler = image_handler(IMAGE_DIRECTORY / "Dockerfile")
+        require_runtime_client()
         self.summary = Summary()
         self.started = time.monotonic()
         self._stack = contextlib.ExitStack()
@@ -111,6 +120,11 @@ class Demo:
         resources = emulator.create(self.template)
         self._describe(resources)
         self._start_function(resources)
+        # Needed only by `make status` and `make redrive`, and slow to create: made while the function works.
+        self._outputs = _Background(
+            functools.partial(emulator.publish_outputs, self.template.stack_name, resources.outputs)
+        )
+        self._stack.callback(self._outputs.join)
         return resources
 
     def mail_three_files(self, resources: Resources) -> None:
@@ -128,7 +142,7 @@ class Demo:
         for upload in uploads:
             (mail,) = [m for m in sent if m.is_about(upload.key)]
             self.step(
-                f"{upload.key} -> mail [bold]{mail.subject}[/] from {mail.sender} to {', '.join(mail.destinations)}: "
+                f"{upload.key} -> mail [bold]{escape(mail.subject)}[/] from {mail.sender} to {', '.join(mail.destinations)}: "
                 f"{mail.carries}"
             )
         emls, page = mails.write(sent, self.cdk_out / "demo")
@@ -164,6 +178,7 @@ class Demo:
         )
 
     def show_status(self) -> None:
+        self._outputs.result()
         self.step(f"make status, against {STAND_IN}:")
         code = self._tool(status.main)
         if code:
@@ -333,6 +348,30 @@ class Demo:
             remove=("AWS_PROFILE",),
         ):
             return run(functools.partial(tool_main, console=self.console), argv)
+
+
+class _Background:
+    """One call on a thread of its own; `result()` waits for it and raises what it raised."""
+
+    def __init__(self, call: Callable[[], object]) -> None:
+        self._error: BaseException | None = None
+
+        def target() -> None:
+            try:
+                call()
+            except BaseException as error:  # noqa: BLE001 - raised again by result()
+                self._error = error
+
+        self._thread = threading.Thread(target=target, name="demo-background", daemon=True)
+        self._thread.start()
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def result(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def _without_profile(argv: Sequence[str]) -> list[str]:
