@@ -141,10 +141,8 @@ class Demo:
         sent = mails.sent_mails(self.region)
         for upload in uploads:
             (mail,) = [m for m in sent if m.is_about(upload.key)]
-            self.step(
-                f"{upload.key} -> mail [bold]{escape(mail.subject)}[/] from {mail.sender} to {', '.join(mail.destinations)}: "
-                f"{mail.carries}"
-            )
+            subject, recipients = escape(mail.subject), ", ".join(mail.destinations)
+            self.step(f"{upload.key} -> mail [bold]{subject}[/] from {mail.sender} to {recipients}: {mail.carries}")
         emls, page = mails.write(sent, self.cdk_out / "demo")
         self.summary.paths = [*emls, page]
         self.step(f"Wrote each mail as .eml ({', '.join(str(p) for p in emls)}) and one page showing them: {page}")
