@@ -257,3 +257,14 @@ def test_without_the_runtime_client_it_says_how_to_install_it(monkeypatch: pytes
     )
     with pytest.raises(ToolError, match=r"awslambdaric, .* is not installed: pip install -r requirements-demo.txt"):
         require_runtime_client()
+
+
+def test_the_cdk_options_choose_the_stage_whose_template_is_read(tmp_path: Path, synthesized: Synthesized) -> None:
+    # GIVEN a cdk.out synthesized for the default stage only
+    cdk_out = _cdk_out(synthesized, tmp_path / "cdk.out")
+    # WHEN the demo is asked for another stage, as `make demo ARGS="-c stage=qa"` asks
+    with pytest.raises(ToolError) as refused:
+        Demo(["-c", "stage=qa"], console=_console(), cdk_out=cdk_out)
+    # THEN it looks for that stage's template, and says how to make it
+    assert str(refused.value).startswith(f"{cdk_out / 'inbox-mailer-qa-function.template.json'} does not exist")
+    assert "with the same ARGS" in str(refused.value)
