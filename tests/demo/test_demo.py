@@ -12,6 +12,7 @@ import io
 import json
 import os
 import socket
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,9 @@ def _assert_stopped(demo: Demo) -> None:
     assert demo.emulator is not None
     assert demo.function.process.poll() is not None
     assert not _children_running(os.getpid())
+    started = {"event-source", "runtime-api", "function-output", "demo-background"}
+    running = [thread.name for thread in threading.enumerate()]
+    assert not [name for name in running if name in started or "_server_entry" in name], running
     for port in (demo.api.port, demo.emulator.port):
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} is still open"
