@@ -272,3 +272,15 @@ def test_the_cdk_options_choose_the_stage_whose_template_is_read(tmp_path: Path,
     # THEN it looks for that stage's template, and says how to make it
     assert str(refused.value).startswith(f"{cdk_out / 'inbox-mailer-qa-function.template.json'} does not exist")
     assert "with the same ARGS" in str(refused.value)
+
+
+def test_the_story_names_the_template_s_numbers(story: Story, synthesized: Synthesized) -> None:
+    resources = synthesized.function.to_json()["Resources"]
+    (queue,) = [r["Properties"] for r in resources.values() if "RedrivePolicy" in r.get("Properties", {})]
+    (mapping,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    told = (
+        f"the queue (visibility {queue['VisibilityTimeout']} s, batches of {mapping['BatchSize']}, dead-letter queue "
+        f"after {queue['RedrivePolicy']['maxReceiveCount']} receives)"
+    )
+    assert told in story.output
+    assert "the idempotency table (time to live: expiration)" in story.output

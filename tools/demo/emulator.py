@@ -116,6 +116,8 @@ class Resources:
     queues: dict[str, Queue] = field(default_factory=dict)
     rule: str = ""
     table: str = ""
+    # The attribute whose time ends an idempotency record, when the table has a time to live.
+    table_ttl_attribute: str = ""
     configuration_set: str = ""
     sender: str = ""
     log_groups: dict[str, str] = field(default_factory=dict)
@@ -190,6 +192,8 @@ class Emulator:
         table_id, table = _one_table(template)
         created.table = resolve.refs[table_id] = table.get("TableName") or _physical_name(stack, table_id, limit=255)
         self._create_table(created.table, table)
+        ttl = table.get("TimeToLiveSpecification", {})
+        created.table_ttl_attribute = ttl.get("AttributeName", "") if ttl.get("Enabled") else ""
         set_id, configuration_set = template.only("AWS::SES::ConfigurationSet")
         created.configuration_set = configuration_set.get("Name") or _physical_name(stack, set_id, limit=64)
         resolve.refs[set_id] = created.configuration_set

@@ -171,9 +171,7 @@ class Demo:
         reason = self._last_failure_reason()
         self.summary.failed_tries = self.events.tally.failed_records
         self.summary.dead_letters = self._waiting(dead_letters.url)
-        self.step(
-            f"{BROKEN_FILE} failed {tries} times ({reason}) and is now in the dead-letter queue {dead_letters.name}"
-        )
+        self.step(f"{BROKEN_FILE} failed {tries} times ({reason}) and is now in the dead-letter queue")
 
     def show_status(self) -> None:
         self._outputs.result()
@@ -218,14 +216,14 @@ class Demo:
         assert resources.mapping is not None
         queue = resources.mapping.queue
         redrive_policy = json.loads(queue.attributes.get("RedrivePolicy", "{}"))
-        table_ttl = "" if not resources.table else " (with a time to live)"
+        ttl = f" (time to live: {resources.table_ttl_attribute})" if resources.table_ttl_attribute else ""
+        # The physical names are long and random, as CloudFormation's: `make status` below shows them.
         self.step(
-            f"Created the template's resources: bucket {resources.inbox_bucket} (EventBridge notifications on), "
-            f"rule {resources.rule} -> queue {queue.name} (visibility {queue.attributes.get('VisibilityTimeout')} s, "
-            f"batches of {resources.mapping.batch_size}, dead-letter queue after "
-            f"{redrive_policy.get('maxReceiveCount')} receives), the dead-letter and undeliverable-events queues, "
-            f"table {resources.table}{table_ttl}, SES identity {resources.sender} and configuration set "
-            f"{resources.configuration_set}"
+            "Created the template's resources: the inbox bucket (EventBridge notifications on), the upload rule -> "
+            f"the queue (visibility {queue.attributes.get('VisibilityTimeout')} s, batches of "
+            f"{resources.mapping.batch_size}, dead-letter queue after {redrive_policy.get('maxReceiveCount')} "
+            f"receives), the dead-letter and undeliverable-events queues, the idempotency table{ttl}, the SES "
+            f"identity {resources.sender} and the configuration set"
         )
         if resources.outputs_left_out:
             self.step(
