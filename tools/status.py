@@ -115,7 +115,10 @@ def show(clients: Clients, target: Target, console: Console, *, full: bool = Fal
 
 def _problem(title: str, why: str) -> Table:
     # A table, so that a long reason wraps under itself rather than under the section's title.
-    return _table(title, f"[yellow]{escape(why)}[/]", full=True)
+    table = _table(title, "", full=True)
+    table.show_header = False
+    table.add_row(f"[bold]{escape(title)}[/]", f"[yellow]{escape(why)}[/]")
+    return table
 
 
 def _table(title: str, *columns: str, full: bool) -> Table:

@@ -7,6 +7,7 @@ errors raised at the boto3 boundary (`Refusing`).
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import replace
@@ -33,6 +34,7 @@ from tests.tools.support import (
     STACK,
     UNDELIVERABLE,
     FakeSesAccount,
+    Refusing,
     deploy,
     event_body,
     failure_reason,
@@ -388,3 +390,118 @@ def test_missing_credentials_are_one_line(monkeypatch: pytest.MonkeyPatch, capsy
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("error: No usable AWS credentials")
     assert "--profile NAME" in line
+
+
+# Each section's calls: (client field, method, IAM action). A denied call marks only its own section.
+SECTION_CALLS = {
+    "Queues": [
+        ("sqs", "get_queue_url", "sqs:GetQueueUrl"),
+        ("sqs", "get_queue_attributes", "sqs:GetQueueAttributes"),
+        ("cloudwatch", "get_metric_statistics", "cloudwatch:GetMetricStatistics"),
+    ],
+    "Alarms": [("cloudwatch", "describe_alarms", "cloudwatch:DescribeAlarms")],
+    "Failures": [("logs", "filter_log_events", "logs:FilterLogEvents")],
+    "SES": [("sesv2", "get_account", "ses:GetAccount")],
+    "Image": [("lambda_", "get_function", "lambda:GetFunction"), ("ecr", "describe_images", "ecr:DescribeImages")],
+}
+# What each section shows when it could read everything (the busy account of `deploy`).
+SHOWN = {
+    "Stack": rf"^Stack{CELL}{STACK}$",
+    "Queues": rf"^Queues{CELL}waiting{CELL}in flight{CELL}oldest$",
+    "Alarms": rf"^Alarms in ALARM{CELL}since \(UTC\){CELL}why$",
+    "Failures": rf"^Last 10 failed files{CELL}when \(UTC\){CELL}reason$",
+    "SES": rf"^SES{CELL}sandbox",
+    "Image": rf"^Image{CELL}a single-platform image",
+}
+
+
+def _denying(calls: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """moto's clients with each call denied (several calls of one client are denied by nesting)."""
+    clients = moto_clients()
+    refusing: dict[str, Any] = {}
+    for field_name, method, action in calls:
+        inner = refusing.get(field_name, getattr(clients, field_name))
+        refusing[field_name] = Refusing(inner, method, action=action)
+    return refusing
+
+
+def _marked(title: str, action: str) -> str:
+    return rf"^{title}{CELL}not allowed: {re.escape(action)} — the credentials need it for this section$"
+
+
+def _words(console: Console) -> str:
+    """The screen with each section's wrapped lines joined, to read a wrapped line as one."""
+    text = "\n".join(_lines(console))
+    return re.sub(rf"\n {{{status.LABEL_WIDTH},}}", " ", text)
+
+
+@pytest.mark.parametrize(
+    ("title", "call"),
+    [(title, call) for title, calls in SECTION_CALLS.items() for call in calls],
+    ids=lambda value: value if isinstance(value, str) else value[1],
+)
+def test_a_denied_call_marks_its_own_section_and_the_others_still_show(
+    deployed: dict[str, str], title: str, call: tuple[str, str, str]
+) -> None:
+    # GIVEN credentials that may not make one call WHEN status runs at 80 columns
+    console = _terminal()
+    assert _status(console, **_denying([call])) == 1
+    words = _words(console)
+
+    # THEN its section is one line naming the action, and every other section shows as usual
+    assert re.search(_marked(title, call[2]), words, re.MULTILINE), words
+    for other, shown in SHOWN.items():
+        if other != title:
+            assert re.search(shown, words, re.MULTILINE), f"{other} missing after denying {call[1]}:\n{words}"
+
+
+def test_every_pair_of_denied_sections_and_all_of_them_leave_the_others_shown(deployed: dict[str, str]) -> None:
+    sections = list(SECTION_CALLS)
+    # Single sections are the test above; every pair, and all at once, here.
+    for denied in [*itertools.combinations(sections, 2), tuple(sections)]:
+        if denied:
+            console = _terminal()
+            calls = [SECTION_CALLS[title][0] for title in denied]
+            assert _status(console, **_denying(calls)) == 1
+            words = _words(console)
+            for title in sections:
+                expected = _marked(title, SECTION_CALLS[title][0][2]) if title in denied else SHOWN[title]
+                assert re.search(expected, words, re.MULTILINE), f"{title} with {denied} denied:\n{words}"
+
+
+def test_denied_stack_outputs_leave_the_sections_that_do_not_need_them(deployed: dict[str, str]) -> None:
+    # GIVEN credentials that may not describe the stack WHEN status runs
+    console = _terminal()
+    refusing = Refusing(moto_clients().cloudformation, "describe_stacks", action="cloudformation:DescribeStacks")
+    assert _status(console, cloudformation=refusing) == 1
+    words = _words(console)
+
+    # THEN the stack's section names the action, the sections needing its outputs say so, alarms and SES show
+    assert re.search(_marked("Stack", "cloudformation:DescribeStacks"), words, re.MULTILINE)
+    assert re.search(rf"^Queues{CELL}needs the stack's outputs, which could not be read", words, re.MULTILINE)
+    assert re.search(SHOWN["Alarms"], words, re.MULTILINE)
+    assert re.search(SHOWN["SES"], words, re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    ("code", "http_status"),
+    [
+        ("ThrottlingException", 400),
+        ("TooManyRequestsException", 429),
+        ("InternalFailure", 500),
+        ("ServiceUnavailable", 503),
+        # moto 5.2.5's answer to an API it lacks, as `make demo` meets it
+        ("500", 500),
+    ],
+)
+def test_throttling_and_5xx_say_try_again_not_check_permissions(
+    deployed: dict[str, str], code: str, http_status: int
+) -> None:
+    console = _terminal()
+    refusing = Refusing(FakeSesAccount(), "get_account", code=code, status=http_status)
+    assert _status(console, sesv2=refusing) == 1
+    words = _words(console)
+    assert re.search(rf"^SES{CELL}AWS had a problem \({code}\), try again$", words, re.MULTILINE)
+    assert "permission" not in words
+    assert "not allowed" not in words
+    assert re.search(SHOWN["Image"], words, re.MULTILINE)
