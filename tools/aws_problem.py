@@ -46,7 +46,11 @@ def describe(error: ClientError, *, needed_for: str = "this section") -> str:
         return f"the credentials were refused ({code}): sign in again (`aws sso login` or `aws configure`)"
     if status >= 500 or _throttled(error):
         return f"AWS had a problem ({code or status}), try again"
-    return f"AWS refused {error.operation_name}: {code}: {details.get('Message', '')}".rstrip(": ")
+    message = " ".join(str(details.get("Message", "")).split())
+    # An HTML error page (a proxy or an emulator, not AWS's own answer) says nothing more than its status.
+    if not code or code.isdigit() or message.startswith("<"):
+        return f"AWS refused {error.operation_name} (HTTP {status})"
+    return f"AWS refused {error.operation_name}: {code}: {message}".rstrip(": ")
 
 
 def action(error: ClientError) -> str:

@@ -285,9 +285,10 @@ class Refusing:
         message = DENIED_MESSAGE.format(action=self.action) if self.action else ""
 
         def refuse(**_: Any) -> Any:
-            raise ClientError(
-                {"Error": {"Code": self.code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": self.status}},
-                operation,
-            )
+            answer = {
+                "Error": {"Code": self.code, "Message": message},
+                "ResponseMetadata": {"HTTPStatusCode": self.status},
+            }
+            raise ClientError(cast(Any, answer), operation)
 
         return refuse

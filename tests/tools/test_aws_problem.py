@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from botocore.exceptions import ClientError
-from botocore.retries.standard import ThrottledRetryableChecker
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -23,9 +24,8 @@ OPERATIONS = {
 
 
 def _error(code: str, status: int, operation: str, message: str = "") -> ClientError:
-    return ClientError(
-        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}, operation
-    )
+    answer = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    return ClientError(cast(Any, answer), operation)
 
 
 @given(code=st.sampled_from(sorted(aws_problem.DENIED_CODES)), operation=st.sampled_from(sorted(OPERATIONS)))
@@ -47,7 +47,11 @@ def test_a_5xx_says_try_again(status: int, code: str) -> None:
     assert line == f"AWS had a problem ({code}), try again"
 
 
-@given(code=st.sampled_from(ThrottledRetryableChecker._THROTTLED_ERROR_CODES), status=st.sampled_from([400, 429]))
+# Codes from botocore's list of throttling answers, the one its retries use.
+THROTTLING_CODES = ["Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded", "SlowDown"]
+
+
+@given(code=st.sampled_from(THROTTLING_CODES), status=st.sampled_from([400, 429]))
 def test_throttling_says_try_again_not_permissions(code: str, status: int) -> None:
     assert (
         aws_problem.describe(_error(code, status, "ListMessageMoveTasks")) == f"AWS had a problem ({code}), try again"
@@ -61,3 +65,16 @@ def test_expired_credentials_say_sign_in_again() -> None:
 def test_any_other_refusal_says_what_aws_answered() -> None:
     line = aws_problem.describe(_error("ValidationError", 400, "DescribeStacks", "Stack name is too long"))
     assert line == "AWS refused DescribeStacks: ValidationError: Stack name is too long"
+
+
+def test_an_html_error_page_is_its_status_not_the_page() -> None:
+    # What moto 5.2.5's server answers to SES v2 GetAccount, which it lacks.
+    page = "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n"
+    assert aws_problem.describe(_error("404", 404, "GetAccount", page)) == "AWS refused GetAccount (HTTP 404)"
+
+
+@given(message=st.text(min_size=1))
+def test_the_line_is_one_line_whatever_aws_says(message: str) -> None:
+    line = aws_problem.describe(_error("ValidationError", 400, "DescribeStacks", message))
+    assert "\n" not in line
+    assert line.startswith("AWS refused DescribeStacks")

@@ -459,14 +459,13 @@ def test_every_pair_of_denied_sections_and_all_of_them_leave_the_others_shown(de
     sections = list(SECTION_CALLS)
     # Single sections are the test above; every pair, and all at once, here.
     for denied in [*itertools.combinations(sections, 2), tuple(sections)]:
-        if denied:
-            console = _terminal()
-            calls = [SECTION_CALLS[title][0] for title in denied]
-            assert _status(console, **_denying(calls)) == 1
-            words = _words(console)
-            for title in sections:
-                expected = _marked(title, SECTION_CALLS[title][0][2]) if title in denied else SHOWN[title]
-                assert re.search(expected, words, re.MULTILINE), f"{title} with {denied} denied:\n{words}"
+        console = _terminal()
+        calls = [SECTION_CALLS[title][0] for title in denied]
+        assert _status(console, **_denying(calls)) == 1
+        words = _words(console)
+        for title in sections:
+            expected = _marked(title, SECTION_CALLS[title][0][2]) if title in denied else SHOWN[title]
+            assert re.search(expected, words, re.MULTILINE), f"{title} with {denied} denied:\n{words}"
 
 
 def test_denied_stack_outputs_leave_the_sections_that_do_not_need_them(deployed: dict[str, str]) -> None:
