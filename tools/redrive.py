@@ -126,8 +126,6 @@ def main(
                 problems.append(f"{half.label}: {aws_problem.describe(error, needed_for='this part')}")
             except ToolError as error:
                 problems.append(f"{half.label}: {error}")
-    for problem in problems:
-        console.print(f"[bold red]failed[/] {problem}")
     if problems:
         raise ToolError(" | ".join(problems))
     return 0
@@ -187,7 +185,7 @@ def replay_all(sqs: SQSClient, undeliverable: Queue, source: Queue, *, console: 
             f"{replayed.sent} sent, {len(replayed.failed)} could not be sent ({reasons}); they are still in the "
             f"{UNDELIVERABLE_EVENTS} queue: fix the cause and run `make redrive` again."
         )
-    return f"{replayed.sent} undeliverable events sent to the {INBOX_QUEUE}."
+    return f"{replayed.sent} undeliverable event{'' if replayed.sent == 1 else 's'} sent to the {INBOX_QUEUE}."
 
 
 def replay(sqs: SQSClient, undeliverable: Queue, source: Queue, *, console: Console) -> Replayed:

@@ -277,12 +277,14 @@ class Refusing:
     code: str = "AccessDenied"
     status: int = 403
     action: str | None = None
+    # The answer's message as given, e.g. an emulator's HTML page, instead of AWS's denial.
+    message: str | None = None
 
     def __getattr__(self, name: str) -> Any:
         if name != self.method:
             return getattr(self.real, name)
         operation = "".join(part.title() for part in name.split("_"))
-        message = DENIED_MESSAGE.format(action=self.action) if self.action else ""
+        message = self.message or (DENIED_MESSAGE.format(action=self.action) if self.action else "")
 
         def refuse(**_: Any) -> Any:
             answer = {

@@ -504,3 +504,16 @@ def test_throttling_and_5xx_say_try_again_not_check_permissions(
     assert "permission" not in words
     assert "not allowed" not in words
     assert re.search(SHOWN["Image"], words, re.MULTILINE)
+
+
+def test_an_api_the_emulator_lacks_marks_only_its_section(deployed: dict[str, str]) -> None:
+    # GIVEN moto 5.2.5's server, which answers SES v2 GetAccount with its own HTML 404 page (as `make demo` meets it)
+    page = "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n"
+    refusing = Refusing(FakeSesAccount(), "get_account", code="404", status=404, message=page)
+
+    # WHEN status runs THEN the SES section says so in one line and the image after it still shows
+    console = _terminal()
+    assert _status(console, sesv2=refusing) == 1
+    words = _words(console)
+    assert re.search(rf"^SES{CELL}AWS refused GetAccount \(HTTP 404\)$", words, re.MULTILINE)
+    assert re.search(SHOWN["Image"], words, re.MULTILINE)
