@@ -65,6 +65,21 @@ class Replayed:
     failed: dict[str, str]  # message id -> why SQS refused it
 
 
+@dataclass(frozen=True)
+class Half:
+    """One of the two independent parts of a redrive: the queue it empties and how."""
+
+    role: str
+    how: str
+    queue_name: str
+    # Moves everything of the queue back to the inbox queue; returns the line that says what it did.
+    run: Callable[[Queue], str]
+
+    @property
+    def label(self) -> str:
+        return f"{self.role} → {INBOX_QUEUE}"
+
+
 def main(
     argv: Sequence[str],
     *,
@@ -90,18 +105,19 @@ def main(
     sqs = clients.sqs
     halves = (
         Half(
-            DEAD_LETTER_QUEUE,
-            "SQS message move task",
-            dead_letters,
-            lambda queue: move_dead_letters(sqs, queue, console=console, sleep=sleep),
+            role=DEAD_LETTER_QUEUE,
+            how="SQS message move task",
+            queue_name=dead_letters,
+            run=lambda queue: move_dead_letters(sqs, queue, console=console, sleep=sleep),
         ),
         Half(
-            UNDELIVERABLE_EVENTS,
-            "sent one by one, then deleted",
-            undeliverable,
-            lambda queue: replay_all(sqs, queue, Queue.named(sqs, source), console=console),
+            role=UNDELIVERABLE_EVENTS,
+            how="sent one by one, then deleted",
+            queue_name=undeliverable,
+            run=lambda queue: replay_all(sqs, queue, Queue.named(sqs, source), console=console),
         ),
     )
+    # Each failed half is one line of the error; the other half runs regardless.
     problems: list[str] = []
     plan = Table(
         "from", "waiting", "to", "how", title="Redrive" + (" (dry run: nothing moves)" if arguments.dry_run else "")
@@ -118,7 +134,6 @@ def main(
         found.append((half, queue))
     console.print(plan)
     if not arguments.dry_run:
-        # The halves are independent: a denied or failed move of one still lets the other run.
         for half, queue in found:
             try:
                 console.print(half.run(queue))
@@ -129,21 +144,6 @@ def main(
     if problems:
         raise ToolError(" | ".join(problems))
     return 0
-
-
-@dataclass(frozen=True)
-class Half:
-    """One of the two independent parts of a redrive: the queue it empties and how."""
-
-    role: str
-    how: str
-    queue_name: str
-    # Moves everything of the queue back to the inbox queue; returns the line that says what it did.
-    run: Callable[[Queue], str]
-
-    @property
-    def label(self) -> str:
-        return f"{self.role} → {INBOX_QUEUE}"
 
 
 def move_dead_letters(

@@ -132,8 +132,9 @@ def _table(title: str, *columns: str, full: bool) -> Table:
     return table
 
 
-def _label(text: str) -> str:
-    return f"  {text}"
+def _label(text: str, style: str = "") -> Text:
+    # Text, never markup: keys and names come from S3 and AWS and may hold brackets.
+    return Text(f"  {text}", style=style)
 
 
 def _outputs(look: Look) -> RenderableType:
@@ -141,14 +142,14 @@ def _outputs(look: Look) -> RenderableType:
         raise UnreadableSectionError(look.outputs_problem)
     table = _table("Stack", look.target.function_stack, full=True)
     if not look.full:
-        table.add_row(_label("upload to"), f"s3://{look.outputs.get('InboxBucketName', '?')}/")
-        table.add_row(_label("dashboard"), look.outputs.get("DashboardUrl", "-"))
+        table.add_row(_label("upload to"), Text(f"s3://{look.outputs.get('InboxBucketName', '?')}/"))
+        table.add_row(_label("dashboard"), Text(look.outputs.get("DashboardUrl", "-")))
         return table
     for key, value in look.outputs.items():
-        table.add_row(_label(key), value)
+        table.add_row(_label(key), Text(value))
     try:
         for key, value in stack_outputs(look.clients, look.target.registry_stack).items():
-            table.add_row(_label(key), value)
+            table.add_row(_label(key), Text(value))
     except ToolError:
         table.add_row(_label("registry stack"), "not deployed")
     return table
@@ -183,7 +184,7 @@ def _queues(look: Look) -> RenderableType:
             f"[{style}]{waiting}[/]" if style else waiting,
             attributes.get("ApproximateNumberOfMessagesNotVisible", "0"),
             oldest,
-            *([name] if look.full else []),
+            *([Text(name)] if look.full else []),
         )
     return table
 
@@ -210,9 +211,9 @@ def _alarms(look: Look) -> RenderableType:
     for alarm in firing:
         since = alarm.get("StateUpdatedTimestamp")
         table.add_row(
-            f"[bold red]{_label(runbook_name(dict(alarm)))}[/]",
+            _label(runbook_name(dict(alarm)), style="bold red"),
             since.strftime("%m-%d %H:%M") if since else "",
-            alarm.get("StateReason", ""),
+            Text(alarm.get("StateReason", "")),
         )
     return table
 
@@ -251,7 +252,7 @@ def _failures(look: Look) -> RenderableType:
     table.columns[0].overflow = "fold"
     table.columns[0].max_width = MAX_KEY_WIDTH
     for key, (when, reason) in shown:
-        table.add_row(_label(key), when, reason)
+        table.add_row(_label(key), when, Text(reason))
     return table
 
 
@@ -262,7 +263,7 @@ def _ses_account(look: Look) -> RenderableType:
     sending = "sending enabled" if account.get("SendingEnabled") else "[bold red]sending paused[/]"
     table = _table("SES", f"{access}, {sending}", full=look.full)
     if account.get("EnforcementStatus") not in (None, "HEALTHY"):
-        table.add_row(_label("enforcement"), f"[bold red]{account['EnforcementStatus']}[/]")
+        table.add_row(_label("enforcement"), Text(account["EnforcementStatus"], style="bold red"))
     daily = ses_quota.recipients_a_day(quota)
     if quota.per_day is not None:
         sent = ses_quota.UNKNOWN if quota.sent_today is None else ses_quota.number(quota.sent_today)
@@ -285,7 +286,7 @@ def _image(look: Look) -> RenderableType:
     match = _IMAGE_URI.match(uri)
     if not match:
         table = _table("Image", "not from a registry this tool can read", full=look.full)
-        table.add_row(_label("image"), uri)
+        table.add_row(_label("image"), Text(uri))
         return table
     image_id: ImageIdentifierTypeDef = (
         {"imageDigest": match["digest"]} if match["digest"] else {"imageTag": match["tag"] or "latest"}
@@ -301,10 +302,10 @@ def _image(look: Look) -> RenderableType:
     )
     table = _table("Image", verdict, full=look.full)
     # The registry's host name says nothing the operator needs at a glance; `--full` shows the whole URI.
-    table.add_row(_label("image"), uri if look.full else uri.removeprefix(f"{match['registry']}/"))
+    table.add_row(_label("image"), Text(uri if look.full else uri.removeprefix(f"{match['registry']}/")))
     if look.full and code.get("ResolvedImageUri"):
-        table.add_row(_label("resolved to"), code["ResolvedImageUri"])
-    table.add_row(_label("media type"), media_type)
+        table.add_row(_label("resolved to"), Text(code["ResolvedImageUri"]))
+    table.add_row(_label("media type"), Text(media_type))
     return table
 
 

@@ -517,3 +517,14 @@ def test_an_api_the_emulator_lacks_marks_only_its_section(deployed: dict[str, st
     words = _words(console)
     assert re.search(rf"^SES{CELL}AWS refused GetAccount \(HTTP 404\)$", words, re.MULTILINE)
     assert re.search(SHOWN["Image"], words, re.MULTILINE)
+
+
+@given(key=st.sampled_from(["incoming/[bold]x[/].pdf", "incoming/[/]", "incoming/a[red]b.pdf"]))
+def test_a_key_with_brackets_is_shown_as_it_is_never_as_markup(key: str) -> None:
+    entries = [{"message": "Mailing failed permanently", "key": key, "reason": "[/] not markup either"}]
+    look = status.Look(replace_logs(FakeLogs(entries)), _target(), {"LogGroupName": "group"}, full=True)
+    console = _terminal()
+    console.print(status._failures(look))
+    screen = "\n".join(_lines(console))
+    assert key in screen
+    assert "[/] not markup either" in screen
