@@ -111,7 +111,7 @@ def deploy(*, media_type: str = SINGLE_PLATFORM, quiet: bool = False) -> dict[st
             AlarmName=name,
             # The stack's wording (stacks/operations.py, not imported: it loads the CDK): the runbook section is
             # the last quoted name.
-            AlarmDescription=f"Files wait. What to do: README, section 'Runbook', '{runbook}'.",
+            AlarmDescription=f"Files wait. What to do: docs/runbook.md, '{runbook}'.",
             Namespace="AWS/SQS",
             MetricName="ApproximateNumberOfMessagesVisible",
             Statistic="Maximum",
