@@ -241,7 +241,7 @@ def _failures(look: Look) -> RenderableType:
         # One upload's failure names its key; a whole message's (throttled too often) the keys of its uploads.
         keys = [entry["key"]] if entry.get("key") else list(entry.get("keys") or [])
         for key in map(str, keys):
-            newest.setdefault(key, (when, str(entry.get("reason", entry.get("message", "")))))
+            newest.setdefault(key, (when, _reason(entry)))
     if not newest:
         return _table("Failures", f"[green]none in the last {FAILURES_LOOKBACK.days} days[/]", full=look.full)
     shown = list(newest.items())[:FAILURES_SHOWN]
@@ -254,6 +254,13 @@ def _failures(look: Look) -> RenderableType:
     for key, (when, reason) in shown:
         table.add_row(_label(key), when, Text(reason))
     return table
+
+
+def _reason(entry: dict[str, Any]) -> str:
+    """The AWS error code first: a reason cut to the screen's width still says what AWS answered."""
+    reason = str(entry.get("reason", entry.get("message", "")))
+    code = str(entry.get("error_code") or "")
+    return f"{code}: {reason}" if code and not reason.startswith(code) else reason
 
 
 def _ses_account(look: Look) -> RenderableType:

@@ -528,3 +528,22 @@ def test_a_key_with_brackets_is_shown_as_it_is_never_as_markup(key: str) -> None
     screen = "\n".join(_lines(console))
     assert key in screen
     assert "[/] not markup either" in screen
+
+
+@given(
+    code=st.sampled_from(["MessageRejected", "MailFromDomainNotVerifiedException", "AccessDenied", "Throttling"]),
+    reason=st.text(alphabet=st.characters(categories=["L", "N", "Zs"]), min_size=100, max_size=400),
+)
+def test_a_failure_cut_to_the_width_still_starts_with_the_code_aws_answered(code: str, reason: str) -> None:
+    # GIVEN a failure logged with AWS's error code and a reason far longer than the screen
+    entries = [{"message": "Mailing failed permanently", "key": "incoming/a.pdf", "reason": reason, "error_code": code}]
+    look = status.Look(replace_logs(FakeLogs(entries)), _target(), {"LogGroupName": "group"}, full=False)
+
+    # WHEN the failures section is printed at 80 columns
+    console = _terminal()
+    console.print(status._failures(look))
+    (row,) = [line for line in _lines(console) if line.startswith("  incoming/")]
+
+    # THEN the row fits, and what is left of the reason starts with the code: the cause survives the cut
+    assert len(row) <= 80
+    assert row.split()[3].startswith(code[:10])
