@@ -7,6 +7,7 @@ only, and written so that any Python 3.8 or newer parses it: it must be able to 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -51,7 +52,7 @@ class Install(NamedTuple):
 APP_PACKAGES = Install(
     f"{VENV}/.installed-app",
     ("requirements.txt",),
-    "Installing the CDK app's Python packages (aws-cdk-lib, cdk-nag, boto3, rich), about 30 s the first time",
+    "Installing the CDK app's Python packages (aws-cdk-lib, cdk-nag, boto3, rich), about 40 s the first time",
 )
 DEV_PACKAGES = Install(
     f"{VENV}/.installed-dev",
@@ -102,7 +103,7 @@ BUILT = ("cdk.out", "bench/out", ".pytest_cache", ".mypy_cache", ".ruff_cache", 
 INSTALLED = (VENV, CHECKOV_VENV, "node_modules")
 
 
-class Problem(Exception):
+class SetupError(Exception):
     """Something the user must fix before the command can run; its text is the one line that says what."""
 
 
@@ -130,6 +131,8 @@ def interpreter_problem(
     return f"error: needs Python {wanted} or newer, found {found} ({make_python or name}); try {hint}"
 
 
+# Not functools.cache: this module must import on Python 3.8 to say which Python it needs.
+@functools.lru_cache(maxsize=None)  # noqa: UP033
 def _newer_python() -> str:
     # The newest suitable interpreter on PATH, else the usual name of one to install.
     for minor in range(14, MINIMUM_PYTHON[1] - 1, -1):
@@ -225,7 +228,9 @@ def node_problem(env: dict[str, str]) -> str | None:
     version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout.strip()
     major = re.match(r"v?(\d+)", version)
     if major is None or int(major[1]) < MINIMUM_NODE:
-        return f"error: needs {need}, found {version or 'an unknown version'}; install a newer one from {NODE_URL}{tail}"
+        return (
+            f"error: needs {need}, found {version or 'an unknown version'}; install a newer one from {NODE_URL}{tail}"
+        )
     return None
 
 
@@ -250,7 +255,7 @@ def _quote_advice(word: str, example: str, command: str) -> str:
     # make hands ARGS to a shell again: the inner quotes keep the list one word there.
     return (
         f'error: "{word}" is not a CDK option or stack: quote the whole setting, in bash/zsh '
-        f"make {command} ARGS='-c \"{example}\"', in PowerShell py tools/dev.py {command} -c \"{example}\""
+        f'make {command} ARGS=\'-c "{example}"\', in PowerShell py tools/dev.py {command} -c "{example}"'
     )
 
 
@@ -292,7 +297,7 @@ def _executable(root: Path, word: str, env: dict[str, str]) -> str:
         return str(venv_python(root / VENV))
     found = shutil.which(word, path=env["PATH"])
     if found is None:
-        raise Problem(f"error: {word} not found; run `python3 tools/dev.py setup` (Windows: py tools/dev.py setup)")
+        raise SetupError(f"error: {word} not found; run `python3 tools/dev.py setup` (Windows: py tools/dev.py setup)")
     return found
 
 
@@ -321,7 +326,7 @@ def _pip_install(root: Path, install: Install, requirements: str) -> None:
     python = str(venv_python(root / install.stamp.split("/")[0]))
     pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", requirements]
     if subprocess.run(pip, cwd=root, check=False).returncode != 0:
-        raise Problem(f"error: pip could not install {requirements}; see pip's message above")
+        raise SetupError(f"error: pip could not install {requirements}; see pip's message above")
     _write_stamp(root, install)
 
 
@@ -330,7 +335,9 @@ def _make_venv(root: Path, name: str) -> None:
     reason = venv_mismatch(venv)
     if reason is not None:
         if venv.is_symlink():
-            raise Problem(f"error: {reason.split(';')[0]}, and it is a link to {os.readlink(venv)}: rebuild that one")
+            raise SetupError(
+                f"error: {reason.split(';')[0]}, and it is a link to {os.readlink(venv)}: rebuild that one"
+            )
         _say(reason)
         shutil.rmtree(venv)
     if not venv.exists():
@@ -346,7 +353,7 @@ def setup(root: Path, needs: str) -> None:
     if NODE_PACKAGES in pending:
         problem = node_problem(env)
         if problem is not None:
-            raise Problem(problem)
+            raise SetupError(problem)
     for name in stale_venvs:
         # A rebuilt venv has nothing installed, whatever its stamps say.
         pending += [i for i in (APP_PACKAGES, *INSTALLS[needs]) if i.stamp.startswith(name + "/") and i not in pending]
@@ -368,7 +375,7 @@ def setup(root: Path, needs: str) -> None:
         _pip_install(root, CHECKOV_PACKAGES, "checks/requirements-checkov.txt")
     if npm is not None:
         if npm.wait() != 0:
-            raise Problem("error: npm ci failed; see npm's message above")
+            raise SetupError("error: npm ci failed; see npm's message above")
         _write_stamp(root, NODE_PACKAGES)
     if pending:
         _say(f"Set up in {time.monotonic() - started:.0f} s")
@@ -401,7 +408,7 @@ def main(argv: list[str], root: Path = ROOT) -> int:
     name, words = argv[0], argv[1:]
     windows = os.name == "nt"
     problem = interpreter_problem(
-        tuple(sys.version_info), Path(sys.executable).name, name, os.environ.get(MAKE_PYTHON), windows
+        sys.version_info[:3], Path(sys.executable).name, name, os.environ.get(MAKE_PYTHON), windows
     )
     if problem is not None:
         print(problem, file=sys.stderr)
@@ -415,7 +422,7 @@ def main(argv: list[str], root: Path = ROOT) -> int:
     try:
         stray = stray_word(words, name)
         if stray is not None:
-            raise Problem(stray)
+            raise SetupError(stray)
         if show_only:
             for step in expand(steps, words):
                 print(shlex.join(step))
@@ -426,7 +433,7 @@ def main(argv: list[str], root: Path = ROOT) -> int:
             code = run_step(root, step, env)
             if code != 0:
                 return code
-    except Problem as problem:
+    except SetupError as problem:
         print(problem, file=sys.stderr)
         return 1
     return 0
