@@ -285,6 +285,8 @@ def step_env(root: Path, windows: bool | None = None) -> dict[str, str]:
     env["PATH"] = os.pathsep.join([*first, env.get("PATH", "")])
     env["VIRTUAL_ENV"] = str(root / VENV)
     env["CDK_DISABLE_VERSION_CHECK"] = "1"
+    # The plan and the operator screens print UTF-8; a Windows console would otherwise encode them as cp1252.
+    env.setdefault("PYTHONUTF8", "1")
     return env
 
 
