@@ -442,4 +442,8 @@ def main(argv: list[str], root: Path = ROOT) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        # The step was told too and says what it left undone; a traceback of the runner adds nothing.
+        sys.exit(130)
