@@ -85,7 +85,10 @@ class Recorder:
         return subprocess.CompletedProcess(command, 0, "", "")
 
     def installed_from(self) -> list[str]:
-        return [command[-1] for command in self.commands if "pip" in command]
+        return [command[command.index("-r") + 1] for command in self.commands if "pip" in command]
+
+    def compiled(self) -> bool:
+        return any("compileall" in " ".join(command) for command in self.commands)
 
 
 @pytest.fixture
@@ -220,6 +223,9 @@ def test_synth_installs_only_the_app_and_test_adds_the_test_tools(
     _stamp(project, dev.NODE_PACKAGES)
     dev.setup(project, "app")
     assert recorder.installed_from() == ["requirements.txt"]
+    # Without compiling all of aws-cdk-lib; only what the app imports is compiled afterwards.
+    assert "--no-compile" in recorder.commands[1]
+    assert recorder.compiled()
 
     recorder.commands.clear()
     dev.setup(project, "dev")
