@@ -5,7 +5,8 @@ VENV := .venv
 # The pinned Node LTS and CDK CLI from package.json come first, then the project's Python.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_VERSION_CHECK := 1
-# Extra CDK options for synth, diff, deploy and destroy, e.g. make deploy ARGS="-c stage=prod".
+# Extra CDK options for synth, diff, deploy and destroy, e.g. make deploy ARGS="-c stage=prod". CDK=path runs
+# another CDK CLI than the pinned one.
 ARGS ?=
 # `make deploy` runs the preflight first; PREFLIGHT=0 skips it (README, "First deploy").
 PREFLIGHT ?= 1

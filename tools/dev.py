@@ -27,6 +27,8 @@ NODE_URL = "https://nodejs.org/"
 VENV = ".venv"
 # checkov's dependencies clash with the project's pins: it gets a venv of its own.
 CHECKOV_VENV = ".venv-checkov"
+# Another CDK CLI than the pinned one (`make deploy CDK=...`, which make passes on in the environment).
+CDK_OVERRIDE = "CDK"
 # Written by the Makefile: its PYTHON, so that a message can name the interpreter and the make way to change it.
 MAKE_PYTHON = "MAKE_PYTHON"
 
@@ -52,7 +54,7 @@ class Install(NamedTuple):
 APP_PACKAGES = Install(
     f"{VENV}/.installed-app",
     ("requirements.txt",),
-    "Installing the CDK app's Python packages (aws-cdk-lib, cdk-nag, boto3, rich), about 40 s the first time",
+    "Installing the CDK app's Python packages (aws-cdk-lib, cdk-nag, boto3, rich), about 30 s the first time",
 )
 DEV_PACKAGES = Install(
     f"{VENV}/.installed-dev",
@@ -297,6 +299,8 @@ def expand(steps: tuple[tuple[str, ...], ...], words: list[str]) -> list[list[st
 def _executable(root: Path, word: str, env: dict[str, str]) -> str:
     if word == "python":
         return str(venv_python(root / VENV))
+    if word == "cdk" and env.get(CDK_OVERRIDE):
+        return env[CDK_OVERRIDE]
     found = shutil.which(word, path=env["PATH"])
     if found is None:
         raise SetupError(f"error: {word} not found; run `python3 tools/dev.py setup` (Windows: py tools/dev.py setup)")
