@@ -31,7 +31,8 @@ help:
 	@echo "make redrive  move failed files back to the queue; make redrive DRY_RUN=1 only shows what would move"
 	@echo "make settings-table  rewrite the README's settings table from the declarations in stacks/settings.py"
 	@echo "make clean    remove what synth and the tests leave; make distclean also removes the venvs and node_modules"
-	@echo "Pass CDK options with ARGS, e.g. make synth ARGS=\"-c stage=prod -c recipients=a@example.com\""
+	@echo "Pass CDK options with ARGS, a list quoted whole: make synth ARGS='-c stage=prod -c \"recipients=a@example.com, b@example.com\"'"
+	@echo "Without make (PowerShell): py tools/dev.py synth, test, status, ... (docs/setup.md)"
 
 # setup, synth, test and the operator commands run through tools/dev.py, the same runner PowerShell users call
 # (docs/setup.md). It checks the interpreter first and installs only what the command needs.
