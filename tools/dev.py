@@ -93,12 +93,12 @@ COMMANDS = {
         "dev", (("ruff", "check", "."), ("ruff", "format", "--check", "."), ("mypy",), PYTEST), "lint, types, tests"
     ),
     "preflight": Command("app", PREFLIGHT, "check this machine and the AWS account can deploy"),
-    "deploy": Command("app", (*PREFLIGHT, ("cdk", "deploy", "--all", ARGS)), "preflight (--no-preflight skips it), then deploy every stack"),
+    "deploy": Command("app", (*PREFLIGHT, ("cdk", "deploy", "--all", ARGS)), "preflight, deploy (--no-preflight)"),
     "diff": Command("app", (("cdk", "diff", "--all", ARGS),), "compare with what is deployed"),
     "bootstrap": Command("app", (("cdk", "bootstrap", ARGS),), "once per account and region"),
     "destroy": Command("app", (("cdk", "destroy", "--all", ARGS),), "delete the stacks"),
     "status": Command("app", (("python", "-m", "tools.status", ARGS),), "one screen of the deployed app"),
-    "redrive": Command("app", (("python", "-m", "tools.redrive", ARGS),), "move failed files back to the queue (--dry-run: only show)"),
+    "redrive": Command("app", (("python", "-m", "tools.redrive", ARGS),), "move failed files back (--dry-run)"),
 }
 # Left behind by synth and the tests; `clean` removes these, `reset` the installed tools as well.
 BUILT = ("cdk.out", "bench/out", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".cache")
