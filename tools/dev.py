@@ -112,10 +112,6 @@ class SetupError(Exception):
 # The interpreter, checked before anything else
 
 
-def _launcher(windows: bool) -> str:
-    return "py tools/dev.py" if windows else "python3 tools/dev.py"
-
-
 def interpreter_problem(
     version: tuple[int, ...], name: str, command: str, make_python: str | None, windows: bool
 ) -> str | None:
