@@ -346,7 +346,9 @@ def _pip_install(root: Path, install: Install, requirements: str) -> None:
     if subprocess.run([*pip, "-r", requirements], cwd=root, check=False).returncode != 0:
         raise SetupError(f"error: pip could not install {requirements}; see pip's message above")
     if compile_imported:
-        subprocess.run([python, "-c", COMPILE_IMPORTED], cwd=root, check=False)
+        # Only a head start: whatever fails here, synth reports itself.
+        compiling = [python, "-c", COMPILE_IMPORTED]
+        subprocess.run(compiling, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     _write_stamp(root, install)
 
 
@@ -362,7 +364,12 @@ def _make_venv(root: Path, name: str) -> None:
         shutil.rmtree(venv)
     if not venv.exists():
         _say(f"Creating {name} with Python {sys.version.split()[0]} ({sys.executable}), about 5 s")
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], cwd=root, check=True)
+        if subprocess.run([sys.executable, "-m", "venv", str(venv)], cwd=root, check=False).returncode != 0:
+            # Debian and Ubuntu ship the venv module separately.
+            raise SetupError(
+                f"error: {sys.executable} could not make {name} (see above); on Debian or Ubuntu install "
+                f"python{sys.version_info[0]}.{sys.version_info[1]}-venv"
+            )
 
 
 def setup(root: Path, needs: str) -> None:

@@ -178,6 +178,19 @@ def test_a_venv_made_by_another_python_is_rebuilt_saying_so_in_one_line(
     assert recorder.installed_from() == ["requirements.txt"]
 
 
+def test_a_python_without_its_venv_module_gets_one_line_naming_the_package(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Debian and Ubuntu: "ensurepip is not available" until python3.x-venv is installed.
+    failed = subprocess.CompletedProcess[str]([], 1, "", "")
+    monkeypatch.setattr(subprocess, "run", lambda *_, **__: failed)
+    _stamp(project, dev.NODE_PACKAGES)
+    minor = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    with pytest.raises(dev.SetupError, match=rf"^error: .* could not make \.venv .*install python{minor}-venv$"):
+        dev.setup(project, "app")
+    assert not (project / ".venv").exists()
+
+
 def test_a_venv_of_this_python_is_kept(project: Path, recorder: Recorder) -> None:
     _current_venv(project / ".venv")
     assert dev.venv_mismatch(project / ".venv") is None
