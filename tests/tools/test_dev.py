@@ -130,8 +130,10 @@ def test_python_3_11_or_newer_is_accepted(minor: int) -> None:
 @needs_make
 def test_make_synth_with_a_too_old_python_says_so_and_installs_nothing(project: Path, tmp_path: Path) -> None:
     fake = _fake_python(tmp_path / "old-bin")
-    env = {**os.environ, "PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}"}
-    env.pop(dev.MAKE_PYTHON, None)
+    # Not the settings of a make that runs these tests (`make test PYTHON=...`).
+    outer = (dev.MAKE_PYTHON, "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PYTHON")
+    env = {key: value for key, value in os.environ.items() if key not in outer}
+    env["PATH"] = f"{fake.parent}{os.pathsep}{os.environ['PATH']}"
     result = subprocess.run(["make", "-s", "synth"], cwd=project, env=env, capture_output=True, text=True, check=False)
     assert result.returncode != 0
     first, *rest = result.stderr.splitlines()
