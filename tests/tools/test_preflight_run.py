@@ -133,21 +133,7 @@ def _make(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
     )  # fmt: skip
 
 
-def _recipe(output: str) -> list[str]:
-    return [line.strip() for line in output.splitlines() if line.startswith(("cdk ", "python -m tools.preflight"))]
-
-
-def test_make_deploy_synthesizes_checks_then_deploys_with_the_same_args() -> None:
-    result = _make("-n", "deploy", "ARGS=-c stage=prod")
-    assert _recipe(result.stdout) == [
-        "cdk synth --quiet -c stage=prod",
-        "python -m tools.preflight -c stage=prod",
-        "cdk deploy --all -c stage=prod",
-    ]
-
-
-def test_make_deploy_preflight_0_deploys_without_the_preflight() -> None:
-    assert _recipe(_make("-n", "deploy", "PREFLIGHT=0").stdout) == ["cdk deploy --all"]
+# What make deploy runs (the preflight first, PREFLIGHT=0 skips it) is in tests/tools/test_make.py.
 
 
 @pytest.fixture
