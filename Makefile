@@ -11,7 +11,7 @@ ARGS ?=
 # `make deploy` runs the preflight first; PREFLIGHT=0 skips it (README, "First deploy").
 PREFLIGHT ?= 1
 
-.PHONY: help setup setup-dev distclean bootstrap synth test lint fuzz mutation bench checks diff-local reference diff preflight deploy destroy status redrive clean email-picture settings-table
+.PHONY: help setup setup-dev distclean bootstrap synth test lint fuzz mutation bench checks diff-local reference diff preflight deploy destroy status redrive demo cost clean email-picture settings-table
 
 help:
 	@echo "make synth    set up, synthesize every stack offline and show what would be deployed"
@@ -29,6 +29,8 @@ help:
 	@echo "make destroy  delete the stacks (retained resources stay; see README)"
 	@echo "make status   one screen of the deployed app: queues, alarms, last failures, SES, image (read-only)"
 	@echo "make redrive  move failed files back to the queue; make redrive DRY_RUN=1 only shows what would move"
+	@echo "make demo     see it work here first: the synthesized app in a local stand-in for AWS (docs/demo.md)"
+	@echo "make cost     a month's cost of the synthesized app for your uploads, offline; USAGE=\"--files-per-day 1000\""
 	@echo "make settings-table  rewrite the README's settings table from the declarations in stacks/settings.py"
 	@echo "make clean    remove what synth and the tests leave; make distclean also removes the venvs and node_modules"
 	@echo "Pass CDK options with ARGS, a list quoted whole: make synth ARGS='-c stage=prod -c \"recipients=a@example.com, b@example.com\"'"
@@ -101,6 +103,14 @@ status:
 # DRY_RUN=1 (or yes, true) only shows what would move; DRY_RUN=0 or any other value is a real run.
 redrive:
 	$(RUN) redrive $(ARGS) $(if $(DRY_RUN),--dry-run=$(DRY_RUN))
+
+# The whole product on this machine: no AWS account, no Docker (docs/demo.md).
+demo:
+	$(RUN) demo $(ARGS)
+
+# USAGE holds the profile's flags (cdk would refuse them in ARGS): make cost USAGE="--files-per-day 1000".
+cost:
+	$(RUN) cost $(ARGS) $(USAGE)
 
 # Keeps the venvs and node_modules; `make distclean` removes them too, and the next `make synth` starts over.
 clean:

@@ -58,8 +58,13 @@ APP_PACKAGES = Install(
 )
 DEV_PACKAGES = Install(
     f"{VENV}/.installed-dev",
-    ("requirements.txt", "requirements-dev.txt", "lambda_image/requirements.txt"),
+    ("requirements.txt", "requirements-dev.txt", "requirements-demo.txt", "lambda_image/requirements.txt"),
     "Installing the test tools (pytest, hypothesis, moto, ruff, mypy, cfn-lint, ...), about 90 s the first time",
+)
+DEMO_PACKAGES = Install(
+    f"{VENV}/.installed-demo",
+    ("requirements.txt", "requirements-demo.txt", "lambda_image/requirements.txt"),
+    "Installing the local stand-in for AWS (moto) and the Lambda runtime client, about 30 s the first time",
 )
 CHECKOV_PACKAGES = Install(
     f"{CHECKOV_VENV}/.installed",
@@ -71,7 +76,7 @@ NODE_PACKAGES = Install(
     ("package.json", "package-lock.json"),
     "Installing the pinned CDK CLI and Node LTS from package.json (npm ci), about 15 s the first time",
 )
-INSTALLS = {"app": (APP_PACKAGES,), "dev": (DEV_PACKAGES, CHECKOV_PACKAGES)}
+INSTALLS = {"app": (APP_PACKAGES,), "demo": (DEMO_PACKAGES,), "dev": (DEV_PACKAGES, CHECKOV_PACKAGES)}
 
 
 class Command(NamedTuple):
@@ -99,6 +104,8 @@ COMMANDS = {
     "destroy": Command("app", (("cdk", "destroy", "--all", ARGS),), "delete the stacks"),
     "status": Command("app", (("python", "-m", "tools.status", ARGS),), "one screen of the deployed app"),
     "redrive": Command("app", (("python", "-m", "tools.redrive", ARGS),), "move failed files back (--dry-run)"),
+    "demo": Command("demo", (SYNTH, ("python", "-m", "tools.demo", ARGS)), "see it work here, no AWS account"),
+    "cost": Command("app", (SYNTH, ("python", "-m", "tools.cost", ARGS)), "a month's cost (--files-per-day N ...)"),
 }
 # Left behind by synth and the tests; `clean` removes these, `reset` the installed tools as well.
 BUILT = ("cdk.out", "bench/out", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".cache")
@@ -373,7 +380,7 @@ def _make_venv(root: Path, name: str) -> None:
 
 
 def setup(root: Path, needs: str) -> None:
-    """Install what `needs` ("app" or "dev") requires; check Node first, so that a failure installs nothing."""
+    """Install what `needs` ("app", "demo" or "dev") requires; check Node first, so that a failure installs nothing."""
     env = step_env(root)
     pending = [install for install in (APP_PACKAGES, NODE_PACKAGES, *INSTALLS[needs]) if not is_current(root, install)]
     stale_venvs = [name for name in (VENV, CHECKOV_VENV) if venv_mismatch(root / name) is not None]
@@ -395,6 +402,8 @@ def setup(root: Path, needs: str) -> None:
         _make_venv(root, VENV)
     if APP_PACKAGES in pending:
         _pip_install(root, APP_PACKAGES, "requirements.txt")
+    if DEMO_PACKAGES in pending:
+        _pip_install(root, DEMO_PACKAGES, "requirements-demo.txt")
     if DEV_PACKAGES in pending:
         _pip_install(root, DEV_PACKAGES, "requirements-dev.txt")
     if CHECKOV_PACKAGES in pending:

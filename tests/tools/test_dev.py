@@ -30,6 +30,7 @@ PROJECT_FILES = (
     "tools/dev.py",
     "requirements.txt",
     "requirements-dev.txt",
+    "requirements-demo.txt",
     "lambda_image/requirements.txt",
     "checks/requirements-checkov.txt",
     "package.json",
@@ -242,12 +243,17 @@ def test_synth_installs_only_the_app_and_test_adds_the_test_tools(
     assert "--no-compile" in recorder.commands[1]
     assert recorder.compiled()
 
+    # The demo adds its stand-in for AWS, not the test tools
+    recorder.commands.clear()
+    dev.setup(project, "demo")
+    assert recorder.installed_from() == ["requirements-demo.txt"]
+
     recorder.commands.clear()
     dev.setup(project, "dev")
     assert recorder.installed_from() == ["requirements-dev.txt", "checks/requirements-checkov.txt"]
     out = capsys.readouterr().out
     # Every install says what it does and about how long it takes, in one line.
-    for install in (dev.APP_PACKAGES, dev.DEV_PACKAGES, dev.CHECKOV_PACKAGES):
+    for install in (dev.APP_PACKAGES, dev.DEMO_PACKAGES, dev.DEV_PACKAGES, dev.CHECKOV_PACKAGES):
         assert install.message in out.splitlines()
         assert re.search(r"about \d+ s the first time$", install.message)
 
