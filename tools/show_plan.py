@@ -74,6 +74,7 @@ class Stack:
 class Assembly:
     """The stacks of a cloud assembly, in the order `cdk deploy --all` deploys them."""
 
+    directory: Path
     stacks: tuple[Stack, ...]
 
     @classmethod
@@ -92,7 +93,7 @@ class Assembly:
                     after=tuple(d for d in artifacts[name].get("dependencies", []) if d in names),
                 )
             )
-        return cls(stacks=tuple(stacks))
+        return cls(directory=directory, stacks=tuple(stacks))
 
     def mailer_environment(self) -> dict[str, Any]:
         """The environment of the function that mails (it holds the sender); empty if no stack has it."""
@@ -185,18 +186,22 @@ def stacks(assembly: Assembly, *, detail: bool = False) -> list[Section]:
     return [_stack(stack, detail=detail) for stack in assembly.stacks]
 
 
-def how_to_see_more() -> Section:
-    return Section("", tuple(wrap("Every resource with its logical id: python tools/show_plan.py --detail", indent=0)))
+def note(text: str) -> Section:
+    """A paragraph of its own, without a title, wrapped to the plan's width."""
+    return Section("", tuple(wrap(text, indent=0)))
 
 
 def plan(assembly: Assembly, *, detail: bool = False) -> list[Section]:
-    """The plan, section by section."""
+    """The plan, section by section; a new part is one more call in this list (a function, or `note(text)`)."""
     sections = [
         who_mails_whom(assembly),
         placeholders(assembly),
-        Section("", tuple(wrap(f"{len(assembly.stacks)} stacks; `make deploy` deploys them in this order:", indent=0))),
+        note(
+            f"{len(assembly.stacks)} stacks; `make deploy` deploys them in this order"
+            + ("" if detail else " (python tools/show_plan.py --detail adds each resource's logical id)")
+            + ":"
+        ),
         *stacks(assembly, detail=detail),
-        None if detail else how_to_see_more(),
     ]
     return [section for section in sections if section is not None]
 

@@ -23,7 +23,7 @@ from rich.console import Console
 from inbox_mailer.contract import ENVIRONMENT
 from tests.infra.conftest import ROOT, Synthesized, cdk_json_context, synthesize
 from tools import show_plan
-from tools.show_plan import WIDTH, Assembly, Section, Stack
+from tools.show_plan import WIDTH, Assembly, Stack
 
 REAL = {"sender": "robot@corp.io", "recipients": "alice@corp.io; bob@partner.org", "inbox_prefix": "drop/box/"}
 # What the CDK CLI adds to the context of every synth unless told `--no-path-metadata`.
@@ -116,7 +116,8 @@ def test_the_first_view_names_the_parts_in_a_readers_words(synthesized: Synthesi
         "the 11 alarms notify nobody",
         "the image: built for linux/arm64 by the local container engine before this stack deploys, pushed to the "
         "repository inbox-mailer-dev",
-        "2 stacks; `make deploy` deploys them in this order:",
+        "2 stacks; `make deploy` deploys them in this order (python tools/show_plan.py --detail adds each resource's "
+        "logical id):",
         "inbox-mailer-dev-function (after inbox-mailer-dev-registry)",
     ):
         assert words in shown
@@ -149,10 +150,13 @@ def test_the_script_prints_the_plan_from_cdk_out_by_default(synthesized: Synthes
     assert result.stdout == _first_view(synthesized.outdir)
 
 
-def test_a_section_added_at_the_end_is_printed_last(synthesized: Synthesized) -> None:
-    # How another part of the plan joins it: one more Section after the others.
-    sections = [*show_plan.plan(Assembly.read(synthesized.outdir)), Section("", ("  one more line",))]
-    assert show_plan.render(sections).endswith("\n\n  one more line\n")
+def test_a_note_added_at_the_end_is_printed_last_and_wrapped_to_the_width(synthesized: Synthesized) -> None:
+    # How another part of the plan joins it: one more call at the end of the list.
+    long = "Fixed cost a month: " + "an item $1.00, " * 12 + "run `make cost` for your usage."
+    sections = [*show_plan.plan(Assembly.read(synthesized.outdir)), show_plan.note(long)]
+    shown = show_plan.render(sections)
+    assert _unwrapped(shown).endswith(_unwrapped(long))
+    assert _on_an_80_column_console(shown) == shown
 
 
 # Generated settings, written where the synth writes them: the function's environment and the alarm subscriptions.
