@@ -20,8 +20,6 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import Field, dataclass, field, fields, replace
 from typing import Any, TypeVar
 
-from botocore.loaders import create_loader
-
 from inbox_mailer.contract import (
     APP_NAME,
     MAX_LINK_EXPIRY_SECONDS,
@@ -145,6 +143,9 @@ def known_regions() -> frozenset[str]:
     `Session.get_available_regions` reads, lags behind it. Each partition also lists a pseudo-region
     `<partition>-global` that no stack can be deployed to.
     """
+    # Imported here: the settings load with the standard library alone until a region is to be checked.
+    from botocore.loaders import create_loader
+
     partitions = create_loader().load_data("partitions")["partitions"]
     return frozenset(
         region for partition in partitions for region in partition["regions"] if not region.endswith("-global")
