@@ -229,19 +229,23 @@ def _stack(stack: Stack, *, detail: bool) -> Section:
     resources = stack.resources
     title = stack.name + (f" (after {', '.join(stack.after)})" if stack.after else "")
     described = _output_descriptions(stack.template)
+    # The cloud build's own parts (its project, functions, roles) are told as one line with the image.
+    build_parts = {} if detail else _cloud_build_parts(resources)
     lines: list[str] = []
     for logical_id, resource in resources.items():
+        if logical_id in build_parts:
+            continue
         if resource["Type"] in NOUNS:
             lines += wrap(_describe(resource, resources, described.get(logical_id)), hang=4)
         if detail:
             indent = 6 if resource["Type"] in NOUNS else 2
             lines += wrap(f"{resource['Type']} {logical_id}", indent=indent, hang=4, whole_words=True)
     if not detail:
-        lines += _supporting(resources)
+        lines += _supporting({k: r for k, r in resources.items() if k not in build_parts})
     alarm_line = _alarm_line(resources)
     if alarm_line:
         lines += wrap(alarm_line, hang=4)
-    lines += _images(stack, detail=detail)
+    lines += _images(stack, detail=detail, build_parts=build_parts)
     for key, output in stack.template.get("Outputs", {}).items():
         if "Description" in output and (detail or _resource_of(output.get("Value")) is None):
             lines += wrap(f"the deploy prints {key}: {output['Description']}", hang=4)
@@ -249,15 +253,15 @@ def _stack(stack: Stack, *, detail: bool) -> Section:
 
 
 def _words(construct_id: str) -> str:
-    """A construct id as a reader says it: DeadLetterQueue -> dead-letter queue."""
-    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", construct_id).lower()
+    """A construct id as a reader says it: DeadLetterQueue -> dead-letter queue, OIDCProvider -> oidc provider."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", construct_id).lower()
     return words.replace("dead letter", "dead-letter")
 
 
 def _name(resource: dict[str, Any]) -> str:
     """`the <what it is>`, from the construct's id in the path the CDK records and the resource's type."""
     noun = NOUNS[resource["Type"]]
-    path = [part for part in resource.get("Metadata", {}).get("aws:cdk:path", "").split("/")[1:]]
+    path = _path(resource)
     while path and path[-1] in ("Resource", "Default"):
         path.pop()
     words = _words(path[-1]) if path else noun
@@ -304,16 +308,35 @@ def _describe(resource: dict[str, Any], resources: dict[str, Any], purpose: str 
 def _supporting(resources: dict[str, Any]) -> list[str]:
     """The resources not named one by one, counted by kind: `+ 21 supporting resources: 11 alarms, 7 policies`."""
     # The CDK's own bookkeeping (the library version) is nothing the reader deploys.
-    kinds = Counter(
-        _plural(_words(kind.rpartition("::")[2].removeprefix("Bucket").removeprefix("Queue").removeprefix("Topic")))
-        for kind in (r["Type"] for r in resources.values())
-        if kind not in NOUNS and kind != "AWS::CDK::Metadata"
-    )
+    kinds = [r["Type"] for r in resources.values() if r["Type"] not in NOUNS and r["Type"] != "AWS::CDK::Metadata"]
     if not kinds:
         return []
-    counted = ", ".join(f"{count} {kind[1] if count > 1 else kind[0]}" for kind, count in kinds.most_common())
-    total = kinds.total()
-    return wrap(f"+ {total} supporting resource{'s' if total > 1 else ''}: {counted}", hang=4)
+    total = len(kinds)
+    return wrap(f"+ {total} supporting resource{'s' if total > 1 else ''}: {_counted(kinds)}", hang=4)
+
+
+def _counted(kinds: list[str]) -> str:
+    """Resource types counted in a reader's words, most first: `7 roles, 5 functions, 1 build project`."""
+    counts = Counter(
+        _plural(
+            NOUNS.get(kind)
+            or _words(kind.rpartition("::")[2].removeprefix("Bucket").removeprefix("Queue").removeprefix("Topic"))
+        )
+        for kind in kinds
+    )
+    return ", ".join(f"{count} {many if count > 1 else one}" for (one, many), count in counts.most_common())
+
+
+def _cloud_build_parts(resources: dict[str, Any]) -> dict[str, Any]:
+    """The resources of the construct that holds a cloud build (the build itself included), by logical id."""
+    units = {tuple(_path(r)[:1]) for r in resources.values() if r["Type"] == CLOUD_BUILD_TYPE} - {()}
+    return {k: r for k, r in resources.items() if tuple(_path(r)[:1]) in units}
+
+
+def _path(resource: dict[str, Any]) -> list[str]:
+    """The construct ids from the stack down to the resource, as the CDK records them (empty when it does not)."""
+    path: str = resource.get("Metadata", {}).get("aws:cdk:path", "")
+    return path.split("/")[1:]
 
 
 def _plural(words: str) -> tuple[str, str]:
@@ -359,7 +382,7 @@ def _alarm_line(resources: dict[str, Any]) -> str | None:
     )
 
 
-def _images(stack: Stack, *, detail: bool) -> list[str]:
+def _images(stack: Stack, *, detail: bool, build_parts: dict[str, Any]) -> list[str]:
     """Where the function's image is built and pushed: by this machine before the stack deploys, or by CodeBuild."""
     lines = []
     for image in stack.assets.get("dockerImages", {}).values():
@@ -375,9 +398,11 @@ def _images(stack: Stack, *, detail: bool) -> list[str]:
         if resource["Type"] == CLOUD_BUILD_TYPE:
             props = resource["Properties"]
             tag = f" as {props['ImageTag']}" if detail else ""
+            parts = [r["Type"] for r in build_parts.values() if r["Type"] != CLOUD_BUILD_TYPE]
+            made_of = f"; the build adds {len(parts)} resources: {_counted(parts)}" if parts else ""
             lines += wrap(
                 f"the image: built for {props['Platform']} in AWS CodeBuild while this stack deploys, pushed to the "
-                f"repository {props['RepositoryName']}{tag}",
+                f"repository {props['RepositoryName']}{tag}{made_of}",
                 hang=4,
                 whole_words=detail,
             )

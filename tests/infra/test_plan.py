@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -234,3 +235,20 @@ def test_a_stack_without_the_mailer_gets_no_who_mails_whom(default_assembly: Ass
     shown = show_plan.render(show_plan.plan(registry_only))
     assert "Who mails whom" not in shown
     assert "!" not in shown
+
+
+def test_the_cloud_builds_own_parts_are_one_line_with_the_image(tmp_path: Path) -> None:
+    # GIVEN the image built in CodeBuild: a project, its functions and roles, and the CDK's provider framework
+    cloud = synthesize({**cdk_json_context(), **AS_THE_CLI_DOES, "image_build": "cloud"}, tmp_path / "cloud.out")
+    shown = _first_view(cloud.outdir)
+    # THEN the reader gets one sentence about the build, its parts counted, and the mailer's own parts as before
+    assert _on_an_80_column_console(shown) == shown
+    build = re.search(r"the image: built for linux/arm64 in AWS CodeBuild.*?machine\n", shown, re.DOTALL)
+    assert build is not None
+    counted = re.search(r"; the build adds (\d+) resources: (.*)", _unwrapped(build.group()))
+    assert counted is not None
+    assert int(counted[1]) == sum(int(n) for n in re.findall(r"(\d+) [a-z ]+", counted[2]))
+    assert "functions" in counted[2]
+    assert "1 build project" in counted[2]
+    assert "framework" not in shown
+    assert "the function (arm64 image; 512 MiB; timeout 60 s)" in shown
