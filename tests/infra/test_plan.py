@@ -243,7 +243,7 @@ def test_the_cloud_builds_own_parts_are_one_line_with_the_image(tmp_path: Path) 
     shown = _first_view(cloud.outdir)
     # THEN the reader gets one sentence about the build, its parts counted, and the mailer's own parts as before
     assert _on_an_80_column_console(shown) == shown
-    build = re.search(r"the image: built for linux/arm64 in AWS CodeBuild.*?machine\n", shown, re.DOTALL)
+    build = re.search(r"the image: built for linux/arm64 in AWS CodeBuild.*?\n(?=\S| {2}\S)", shown, re.DOTALL)
     assert build is not None
     counted = re.search(r"; the build adds (\d+) resources: (.*)", _unwrapped(build.group()))
     assert counted is not None
