@@ -1,7 +1,7 @@
-"""docs/settings-quoting.md: the documented `make` form brings a two-address list to `cdk synth` as one word.
+"""docs/settings-quoting.md: the documented `make` form brings a two-address list to the synth as one word.
 
 The command is read from the doc's table and typed into a real bash (and zsh, where installed); `make -n` prints the
-recipe line, which make's own shell would then split as a POSIX shell does (`shlex`, `;` as its own token).
+synth's recipe line, which make's own shell would then split as a POSIX shell does (`shlex`, `;` as its own token).
 """
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ def _documented(shell_cell: str) -> str:
     raise AssertionError(f"no row for {shell_cell} in {DOC.name}")
 
 
-def _cdk_words(shell: str, command: str) -> list[str]:
-    """The words `cdk` gets when `command` is typed into `shell` and make's recipe shell runs the synth line."""
+def _synth_words(shell: str, command: str) -> list[str]:
+    """The words of the synth command when `command` is typed into `shell` and make's recipe shell runs its line."""
     typed = command.replace("make synth", "make -n --no-print-directory synth", 1)
     result = subprocess.run([shell, "-c", typed], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
-    (recipe,) = [line for line in result.stdout.splitlines() if line.startswith("cdk synth")]
+    # The line that carries ARGS, whether it runs `cdk synth` or a runner that hands them on.
+    (recipe,) = [line for line in result.stdout.splitlines() if " synth " in line and "recipients=" in line]
     lexer = shlex.shlex(recipe, posix=True, punctuation_chars=";")
     lexer.whitespace_split = True
     words = list(lexer)
@@ -44,8 +45,8 @@ def _cdk_words(shell: str, command: str) -> list[str]:
 @pytest.mark.parametrize("shell", SHELLS)
 def test_the_documented_make_form_brings_both_addresses_to_cdk_as_one_word(shell: str) -> None:
     command = _documented("bash, zsh")
-    words = _cdk_words(shell, command)
-    assert words[:3] == ["cdk", "synth", "--quiet"]
+    words = _synth_words(shell, command)
+    assert "synth" in words
     (value,) = [word.removeprefix("recipients=") for word in words if word.startswith("recipients=")]
     assert Settings.from_context({"recipients": value}).recipients == ("a@x.com", "b@x.com")
 
@@ -55,8 +56,8 @@ def test_the_documented_make_form_brings_both_addresses_to_cdk_as_one_word(shell
     "wrong",
     ["make synth ARGS='-c recipients=a@x.com;b@x.com'", 'make synth ARGS="-c recipients=a@x.com, b@x.com"'],
 )
-def test_one_pair_of_quotes_loses_the_second_address_on_the_way_to_cdk(shell: str, wrong: str) -> None:
-    words = _cdk_words(shell, wrong)
+def test_one_pair_of_quotes_loses_the_second_address_on_the_way_to_the_synth(shell: str, wrong: str) -> None:
+    words = _synth_words(shell, wrong)
     assert "recipients=a@x.com" in words or "recipients=a@x.com," in words
     assert not any(re.search(r"recipients=.*b@x\.com", word) for word in words)
 
