@@ -382,8 +382,10 @@ def test_the_plan_says_when_alarms_notify_nobody(
     from tools import show_plan
 
     def plan(assembly: Path) -> list[str]:
-        show_plan.main(assembly)
-        return [line for line in capsys.readouterr().out.splitlines() if "alarms" in line]
+        show_plan.main([str(assembly)])
+        # One line per sentence: a wrapped line's continuation is indented further than its start.
+        text = re.sub(r"\n {6}", " ", capsys.readouterr().out)
+        return [line for line in text.splitlines() if "alarms notify" in line]
 
     (nobody,) = plan(synthesized.outdir)
     assert "notify nobody" in nobody
