@@ -22,12 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# The function's variable names live in its own package, which this tool reads without loading the CDK.
-_IMAGE_DIRECTORY = str(Path(__file__).resolve().parent.parent / "lambda_image")
-if _IMAGE_DIRECTORY not in sys.path:
-    sys.path.append(_IMAGE_DIRECTORY)
+# The function's variable names live in its own package, which this tool reads without loading the CDK; the cost
+# estimator in tools/cost when run as a script (`python tools/show_plan.py`).
+_ROOT = Path(__file__).resolve().parent.parent
+for _directory in (str(_ROOT / "lambda_image"), str(_ROOT)):
+    if _directory not in sys.path:
+        sys.path.append(_directory)
 
 from inbox_mailer.contract import ENVIRONMENT  # noqa: E402
+from tools.cost.report import fixed_monthly_line  # noqa: E402
 
 # A standard terminal (and tmux's default pane).
 WIDTH = 80
@@ -191,6 +194,11 @@ def note(text: str) -> Section:
     return Section("", tuple(wrap(text, indent=0)))
 
 
+def fixed_cost(assembly: Assembly) -> Section:
+    """What the deployment costs a month before any file arrives (tools/cost prices the same templates)."""
+    return note(fixed_monthly_line(assembly.directory))
+
+
 def plan(assembly: Assembly, *, detail: bool = False) -> list[Section]:
     """The plan, section by section; a new part is one more call in this list (a function, or `note(text)`)."""
     sections = [
@@ -202,6 +210,7 @@ def plan(assembly: Assembly, *, detail: bool = False) -> list[Section]:
             + ":"
         ),
         *stacks(assembly, detail=detail),
+        fixed_cost(assembly),
     ]
     return [section for section in sections if section is not None]
 

@@ -24,6 +24,7 @@ from rich.console import Console
 from inbox_mailer.contract import ENVIRONMENT
 from tests.infra.conftest import ROOT, Synthesized, cdk_json_context, synthesize
 from tools import show_plan
+from tools.cost.report import fixed_monthly_line
 from tools.show_plan import WIDTH, Assembly, Stack
 
 REAL = {"sender": "robot@corp.io", "recipients": "alice@corp.io; bob@partner.org", "inbox_prefix": "drop/box/"}
@@ -252,3 +253,14 @@ def test_the_cloud_builds_own_parts_are_one_line_with_the_image(tmp_path: Path) 
     assert "1 build project" in counted[2]
     assert "framework" not in shown
     assert "the function (arm64 image; 512 MiB; timeout 60 s)" in shown
+
+
+def test_the_plan_ends_with_the_fixed_monthly_cost_of_what_it_would_deploy(real: Synthesized) -> None:
+    # GIVEN the synthesized app
+    # WHEN the plan is printed
+    shown = _unwrapped(_first_view(real.outdir).strip().split("\n\n")[-1])
+
+    # THEN its last paragraph is the fixed cost the estimator works out from the same templates
+    assert shown == _unwrapped(fixed_monthly_line(real.outdir))
+    assert shown.startswith("Fixed cost a month in ")
+    assert shown.endswith("run `make cost` for your usage.")
