@@ -8,16 +8,16 @@ export CDK_DISABLE_VERSION_CHECK := 1
 # Extra CDK options for synth, diff, deploy and destroy, e.g. make deploy ARGS="-c stage=prod". CDK=path runs
 # another CDK CLI than the pinned one.
 ARGS ?=
-# `make deploy` runs the preflight first; PREFLIGHT=0 skips it (README, "First deploy").
+# `make deploy` runs the preflight first; PREFLIGHT=0 skips it (docs/preflight.md).
 PREFLIGHT ?= 1
 
-.PHONY: help setup setup-dev distclean bootstrap synth test lint fuzz mutation bench checks diff-local reference diff preflight deploy destroy status redrive demo cost clean email-picture settings-table
+.PHONY: help setup setup-dev distclean bootstrap synth test lint fuzz mutation bench checks diff-local reference diff preflight deploy destroy status redrive demo cost clean email-picture settings-table figures-table
 
 help:
 	@echo "make synth    set up, synthesize every stack offline and show what would be deployed"
 	@echo "make test     set up, lint, type-check and run the whole test suite (checks included)"
 	@echo "make fuzz     the property tests of the mailer with many more generated uploads (a few minutes)"
-	@echo "make mutation  how many planted bugs the tests catch (mutmut); SAMPLE=N for N per target (README)"
+	@echo "make mutation  how many planted bugs the tests catch (mutmut); SAMPLE=N for N per target (docs/mutation.md)"
 	@echo "make checks   only the checks before deploy: cfn-lint, checkov, hadolint, image, IAM, cdk-nag, workflows"
 	@echo "make diff-local  compare a fresh synth with the reviewed templates in checks/reference (offline)"
 	@echo "make reference   accept the current synth as the new reference (after a reviewed change)"
@@ -26,12 +26,13 @@ help:
 	@echo "make diff     compare with what is deployed (needs AWS credentials)"
 	@echo "make preflight  check this machine and the AWS account can deploy (read-only, needs AWS credentials)"
 	@echo "make deploy   preflight, then build the image, push it to the project's registry and deploy (cdk deploy --all)"
-	@echo "make destroy  delete the stacks (retained resources stay; see README)"
+	@echo "make destroy  delete the stacks (retained resources stay; README, "Destroying")"
 	@echo "make status   one screen of the deployed app: queues, alarms, last failures, SES, image (read-only)"
 	@echo "make redrive  move failed files back to the queue; make redrive DRY_RUN=1 only shows what would move"
 	@echo "make demo     see it work here first: the synthesized app in a local stand-in for AWS (docs/demo.md)"
 	@echo "make cost     a month's cost of the synthesized app for your uploads, offline; USAGE=\"--files-per-day 1000\""
-	@echo "make settings-table  rewrite the README's settings table from the declarations in stacks/settings.py"
+	@echo "make settings-table  rewrite docs/settings.md's table from the declarations in stacks/settings.py"
+	@echo "make figures-table  rewrite docs/performance.md's tables from bench/results.json and bench/mutation.json"
 	@echo "make clean    remove what synth and the tests leave; make distclean also removes the venvs and node_modules"
 	@echo "Pass CDK options with ARGS, a list quoted whole: make synth ARGS='-c stage=prod -c \"recipients=a@example.com, b@example.com\"'"
 	@echo "Without make (PowerShell): py tools/dev.py synth, test, status, ... (docs/setup.md)"
@@ -64,7 +65,7 @@ fuzz: setup-dev
 	python -m pytest tests/handler/test_properties.py --hypothesis-profile=fuzz
 
 # Not part of `make test`: SAMPLE=N mutates a seeded sample of N mutants per target (SEED=...), TARGET=mailer|stacks
-# only one target; without SAMPLE every mutant runs (README, "How good are the tests").
+# only one target; without SAMPLE every mutant runs (docs/mutation.md).
 mutation: setup-dev
 	python -m checks.mutation $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(SEED),--seed $(SEED)) $(if $(TARGET),--target $(TARGET)) $(if $(RESCORE),--rescore)
 
@@ -119,13 +120,17 @@ clean:
 distclean:
 	$(RUN) reset
 
-# The README's picture of the email (needs Debian's chromium: apt-get install chromium fonts-noto-cjk).
+# The README's picture of the email, docs/email.png (needs Debian's chromium: apt-get install chromium fonts-noto-cjk).
 email-picture: setup-dev
 	python tools/render_email.py cdk.out/email
 	chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
 		--disable-component-update --disable-sync --user-data-dir=cdk.out/email/profile --hide-scrollbars \
 		--window-size=800,760 --screenshot=docs/email.png file://$(CURDIR)/cdk.out/email/email.html
 
-# The README's settings table, rendered from each setting's declaration (a test fails while it is not current).
+# docs/settings.md's table of every setting, rendered from each setting's declaration (a test fails while it is not current).
 settings-table: setup-dev
 	python -m tools.settings_table
+
+# docs/performance.md's tables, rendered from bench/results.json and bench/mutation.json (a test fails while stale).
+figures-table: setup-dev
+	python -m tools.figures_table

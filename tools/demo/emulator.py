@@ -211,7 +211,7 @@ class Emulator:
         created.function = self._function(template, resolve)
         for identity in template.of_type("AWS::SES::EmailIdentity").values():
             clients.sesv2.create_email_identity(EmailIdentity=resolve(identity["EmailIdentity"]))
-        # The sender's identity is verified outside the app (README, "First deploy"): here, from the function's
+        # The sender's identity is verified outside the app (README, "SES sandbox"): here, from the function's
         # own setting.
         created.sender = created.environment_value("sender_address")
         clients.sesv2.create_email_identity(EmailIdentity=created.sender)
