@@ -25,7 +25,7 @@ from rich.console import Console
 from tests.conftest import Synthesized
 from tools.demo import mail as mails
 from tools.demo.emulator import Emulator
-from tools.demo.runtime_api import image_handler, require_runtime_client
+from tools.demo.runtime_api import AWSLAMBDARIC, STDLIB, image_handler
 from tools.demo.scenario import BROKEN_FILE, Demo, main
 from tools.demo.templates import Template
 from tools.deployed import ToolError, run
@@ -60,11 +60,22 @@ class Story:
     sent: list[mails.Mail]
 
 
-@pytest.fixture(scope="module")
-def story(synthesized: Synthesized, tmp_path_factory: pytest.TempPathFactory) -> Story:
+# The story with each runtime interface client: awslambdaric where it is installed (Linux, as in Lambda), and the
+# demo's own client that Windows and macOS run.
+_CLIENTS = [
+    pytest.param(
+        AWSLAMBDARIC,
+        marks=pytest.mark.skipif(importlib.util.find_spec(AWSLAMBDARIC) is None, reason="awslambdaric is Linux only"),
+    ),
+    STDLIB,
+]
+
+
+@pytest.fixture(scope="module", params=_CLIENTS)
+def story(request: pytest.FixtureRequest, synthesized: Synthesized, tmp_path_factory: pytest.TempPathFactory) -> Story:
     cdk_out = _cdk_out(synthesized, tmp_path_factory.mktemp("demo") / "cdk.out")
     console = _console()
-    with Demo([], console=console, cdk_out=cdk_out) as demo:
+    with Demo([], console=console, cdk_out=cdk_out, runtime_client=request.param) as demo:
         demo.run()
         # Read while the stand-in still runs: its state is gone once it stops.
         sent = mails.sent_mails(demo.region)
@@ -189,7 +200,7 @@ def _children_running(pid: int) -> list[int]:
         except OSError:
             continue
         parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == pid and b"awslambdaric" in command:
+        if parent == pid and (b"awslambdaric" in command or b"runtime_client.py" in command):
             found.append(int(entry.name))
     return found
 
@@ -255,15 +266,6 @@ def test_the_handler_is_the_one_the_image_names() -> None:
     assert image_handler(IMAGE_DIRECTORY / "Dockerfile") == "lambda_function.handler"
 
 
-def test_without_the_runtime_client_it_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == "awslambdaric" else real_find_spec(name, *a)
-    )
-    with pytest.raises(ToolError, match=r"awslambdaric, .* is not installed: pip install -r requirements-demo.txt"):
-        require_runtime_client()
-
-
 def test_the_cdk_options_choose_the_stage_whose_template_is_read(tmp_path: Path, synthesized: Synthesized) -> None:
     # GIVEN a cdk.out synthesized for the default stage only
     cdk_out = _cdk_out(synthesized, tmp_path / "cdk.out")
@@ -285,3 +287,10 @@ def test_the_story_names_the_template_s_numbers(story: Story, synthesized: Synth
     )
     assert told in story.output
     assert "the idempotency table (time to live: expiration)" in story.output
+
+
+def test_every_step_fits_an_80_column_terminal(story: Story) -> None:
+    steps = [line for line in story.output.splitlines() if line.startswith("> ")]
+    assert len(steps) > 10
+    too_wide = [line for line in steps if len(line) > 80]
+    assert not too_wide, "\n" + story.output

@@ -2,7 +2,8 @@
 
 The image's CMD names the handler; Lambda's base image starts the runtime interface client (`awslambdaric`) with
 it, and the client asks the Runtime API for each invocation and posts back the answer. Here the same client runs
-as a child process of the demo, in `lambda_image/`, against `RuntimeApi`.
+as a child process of the demo, in `lambda_image/`, against `RuntimeApi`; where awslambdaric has no wheel
+(Windows, macOS), the demo's own client in `runtime_client.py` runs instead, the same way.
 """
 
 from __future__ import annotations
@@ -41,13 +42,41 @@ def image_handler(dockerfile: Path) -> str:
     return match["handler"]
 
 
-def require_runtime_client() -> None:
-    """A clear line instead of the child's traceback when the runtime interface client is missing."""
-    if importlib.util.find_spec("awslambdaric") is None:
+# Chooses the runtime interface client; unset, awslambdaric wherever it is installed, as Lambda's base image runs it.
+RUNTIME_CLIENT_SETTING = "DEMO_RUNTIME_CLIENT"
+AWSLAMBDARIC = "awslambdaric"
+STDLIB = "stdlib"
+STDLIB_CLIENT = Path(__file__).with_name("runtime_client.py")
+
+
+@dataclass(frozen=True)
+class RuntimeClient:
+    """How the function's process starts: the client's command line before the handler, and how the story names it."""
+
+    name: str
+    arguments: tuple[str, ...]
+    shown: str
+    why: str = ""
+
+    def command(self, handler: str) -> list[str]:
+        return [sys.executable, *self.arguments, handler]
+
+
+def choose_runtime_client(setting: str | None = None) -> RuntimeClient:
+    """awslambdaric when it is installed (Linux), else the demo's own client; `setting` forces one of them."""
+    if setting not in (None, "", AWSLAMBDARIC, STDLIB):
+        raise ToolError(f"{RUNTIME_CLIENT_SETTING}={setting}: use {AWSLAMBDARIC} or {STDLIB}, or leave it unset.")
+    installed = importlib.util.find_spec(AWSLAMBDARIC) is not None
+    if setting == AWSLAMBDARIC and not installed:
         raise ToolError(
-            "awslambdaric, the Lambda runtime client the demo runs the handler with, is not installed: "
-            "pip install -r requirements-demo.txt (it ships for Linux only; on Windows run the demo in WSL)."
+            f"{RUNTIME_CLIENT_SETTING}={AWSLAMBDARIC}, but awslambdaric is not installed: "
+            "pip install -r requirements-demo.txt (it ships for Linux only)."
         )
+    if setting == AWSLAMBDARIC or (installed and setting != STDLIB):
+        return RuntimeClient(AWSLAMBDARIC, ("-m", AWSLAMBDARIC), f"python -m {AWSLAMBDARIC}")
+    why = f"{RUNTIME_CLIENT_SETTING}={STDLIB}" if setting == STDLIB else "awslambdaric ships for Linux only"
+    shown = f"python {STDLIB_CLIENT.relative_to(STDLIB_CLIENT.parents[2]).as_posix()}"
+    return RuntimeClient(STDLIB, (str(STDLIB_CLIENT),), shown, why=f"the demo's own client: {why}")
 
 
 class FunctionError(Exception):
@@ -159,13 +188,14 @@ class RuntimeApi:
 
 
 class FunctionProcess:
-    """`python -m awslambdaric <CMD>` in the image's folder, its output handed line by line to `on_output`."""
+    """`python -m awslambdaric <CMD>` (or the demo's own client) in the image's folder, its output line by line."""
 
     def __init__(
         self,
         *,
         image_directory: Path,
         handler: str,
+        client: RuntimeClient,
         environment: dict[str, str],
         api: RuntimeApi,
         on_output: Callable[[str], None],
@@ -173,7 +203,7 @@ class FunctionProcess:
         self._api = api
         self._on_output = on_output
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "awslambdaric", handler],
+            client.command(handler),
             cwd=image_directory,
             env={**environment, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.port}", "PYTHONPATH": str(image_directory)},
             stdout=subprocess.PIPE,
@@ -239,6 +269,7 @@ def lambda_environment(
     credentials: dict[str, str],
     handler: str,
     log_group: str,
+    log_stream: str,
     image_directory: Path,
 ) -> dict[str, str]:
     """What Lambda sets in a function's environment, the function's own variables, and the stand-in's endpoint."""
@@ -254,6 +285,7 @@ def lambda_environment(
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mib),
         "AWS_LAMBDA_LOG_GROUP_NAME": log_group,
+        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
         "LAMBDA_TASK_ROOT": str(image_directory),
         "_HANDLER": handler,
     }

@@ -28,11 +28,12 @@ from tools.demo import mail as mails
 from tools.demo.emulator import FAKE_CREDENTIALS, STAND_IN, Emulator, Resources
 from tools.demo.event_source import EventSource
 from tools.demo.runtime_api import (
+    RUNTIME_CLIENT_SETTING,
     FunctionProcess,
     RuntimeApi,
+    choose_runtime_client,
     image_handler,
     lambda_environment,
-    require_runtime_client,
 )
 from tools.demo.templates import Template
 from tools.deployed import ToolError, argument_parser, run, target_from
@@ -65,7 +66,8 @@ class Summary:
 def main(argv: Sequence[str], *, console: Console | None = None, cdk_out: Path = Path("cdk.out")) -> int:
     argument_parser(__doc__ or "").parse_known_args(argv)
     console = console or Console()
-    with Demo(argv, console=console, cdk_out=cdk_out) as demo:
+    runtime_client = os.environ.get(RUNTIME_CLIENT_SETTING)
+    with Demo(argv, console=console, cdk_out=cdk_out, runtime_client=runtime_client) as demo:
         demo.run()
     return 0
 
@@ -73,7 +75,9 @@ def main(argv: Sequence[str], *, console: Console | None = None, cdk_out: Path =
 class Demo:
     """Everything the demo starts, stopped on exit however the story ends."""
 
-    def __init__(self, argv: Sequence[str], *, console: Console, cdk_out: Path) -> None:
+    def __init__(
+        self, argv: Sequence[str], *, console: Console, cdk_out: Path, runtime_client: str | None = None
+    ) -> None:
         self.argv = list(argv)
         self.console = console
         self.cdk_out = cdk_out
@@ -82,7 +86,7 @@ class Demo:
         self.region = target.region or DEFAULT_REGION
         self.template = Template.read(cdk_out, target.function_stack)
         self.handler = image_handler(IMAGE_DIRECTORY / "Dockerfile")
-        require_runtime_client()
+        self.runtime_client = choose_runtime_client(runtime_client)
         self.summary = Summary()
         self.started = time.monotonic()
         self._stack = contextlib.ExitStack()
@@ -97,8 +101,11 @@ class Demo:
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
 
-    def step(self, text: str) -> None:
+    def step(self, text: str, *details: str) -> None:
+        """One line a step (80 columns where the names allow), its details on indented lines under it."""
         self.console.print(f"[bold cyan]>[/] {text}", highlight=False)
+        for detail in details:
+            self.console.print(f"  {detail}", highlight=False)
 
     def run(self) -> None:
         resources = self.start()
@@ -111,7 +118,9 @@ class Demo:
     # The steps, in the order of the story.
 
     def start(self) -> Resources:
-        self.step(f"Read the app from {self.template.path} (stage {self.target.stage}, region {self.region})")
+        self.step(
+            f"Read the app, stage {self.target.stage}, region {self.region}, from:", escape(str(self.template.path))
+        )
         emulator = Emulator(self.region)
         self._stack.callback(emulator.stop)
         emulator.start()
@@ -142,10 +151,14 @@ class Demo:
         for upload in uploads:
             (mail,) = [m for m in sent if m.is_about(upload.key)]
             subject, recipients = escape(mail.subject), ", ".join(mail.destinations)
-            self.step(f"{upload.key} -> mail [bold]{subject}[/] from {mail.sender} to {recipients}: {mail.carries}")
+            self.step(f"{upload.key} -> mail [bold]{subject}[/] from {mail.sender}", f"to {recipients}: {mail.carries}")
         emls, page = mails.write(sent, self.cdk_out / "demo")
         self.summary.paths = [*emls, page]
-        self.step(f"Wrote each mail as .eml ({', '.join(str(p) for p in emls)}) and one page showing them: {page}")
+        self.step(
+            "Wrote each mail as an .eml file, and one page showing them all:",
+            escape(f"{', '.join(path.name for path in emls)} in {emls[0].parent}"),
+            escape(str(page)),
+        )
 
     def fail_one_file(self, resources: Resources) -> None:
         assert self.emulator is not None
@@ -156,9 +169,9 @@ class Demo:
         visibility = resources.mapping.queue.attributes.get("VisibilityTimeout", "30")
         redrive_policy = json.loads(resources.mapping.queue.attributes["RedrivePolicy"])
         self.step(
-            f"A failed file comes back after the queue's visibility timeout of {visibility} s; the demo retries "
-            f"after {RETRY_AFTER_SECONDS} s instead, to stay short. After {redrive_policy['maxReceiveCount']} tries "
-            "SQS moves it to the dead-letter queue."
+            f"A failed file comes back after the queue's visibility timeout of {visibility} s:",
+            f"the demo retries after {RETRY_AFTER_SECONDS} s instead, to stay short.",
+            f"After {redrive_policy['maxReceiveCount']} tries SQS moves it to the dead-letter queue.",
         )
         self._upload(resources, Upload(BROKEN_FILE, b"Written while the sender was broken.\n", "dead-letter queue"))
         dead_letters = resources.queue_named_by("DeadLetterQueueName")
@@ -171,14 +184,17 @@ class Demo:
         reason = self._last_failure_reason()
         self.summary.failed_tries = self.events.tally.failed_records
         self.summary.dead_letters = self._waiting(dead_letters.url)
-        self.step(f"{BROKEN_FILE} failed {tries} times ({reason}) and is now in the dead-letter queue")
+        self.step(
+            f"{BROKEN_FILE}, with the sender broken:",
+            f"{BROKEN_FILE} failed {tries} times ({reason}) and is now in the dead-letter queue",
+        )
 
     def show_status(self) -> None:
         self._outputs.result()
         self.step(f"make status, against {STAND_IN}:")
         code = self._tool(status.main)
         if code:
-            self.step(f"make status ended with exit code {code}: the stand-in lacks an API it reads (see above)")
+            self.step(f"make status ended with exit code {code}: the stand-in lacks an API (see above)")
 
     def redrive_it(self, resources: Resources) -> None:
         assert self.emulator is not None
@@ -205,9 +221,10 @@ class Demo:
         self.summary.paths = [*emls, page]
         summary = self.summary
         self.step(
-            f"[bold]Done in {time.monotonic() - self.started:.0f} s:[/] {summary.uploaded} files uploaded, "
-            f"{summary.mails} mails sent, {summary.failed_tries} failed tries, {summary.dead_letters} file in the "
-            f"dead-letter queue, {summary.redriven} redriven. The mails: {page}"
+            f"[bold]Done in {time.monotonic() - self.started:.0f} s.[/]",
+            escape(f"The mails: {page}"),
+            f"{summary.uploaded} files uploaded, {summary.mails} mails sent, {summary.failed_tries} failed tries, "
+            f"{summary.dead_letters} file in the dead-letter queue, {summary.redriven} redriven",
         )
 
     # The machinery behind the steps.
@@ -219,16 +236,18 @@ class Demo:
         ttl = f" (time to live: {resources.table_ttl_attribute})" if resources.table_ttl_attribute else ""
         # The physical names are long and random, as CloudFormation's: `make status` below shows them.
         self.step(
-            "Created the template's resources: the inbox bucket (EventBridge notifications on), the upload rule -> "
+            "Created the template's resources:",
+            "the inbox bucket (EventBridge notifications on), the upload rule ->",
             f"the queue (visibility {queue.attributes.get('VisibilityTimeout')} s, batches of "
             f"{resources.mapping.batch_size}, dead-letter queue after {redrive_policy.get('maxReceiveCount')} "
-            f"receives), the dead-letter and undeliverable-events queues, the idempotency table{ttl}, the SES "
-            f"identity {resources.sender} and the configuration set"
+            "receives),",
+            f"the dead-letter and undeliverable-events queues, the idempotency table{ttl},",
+            f"the SES identity {resources.sender} and the configuration set",
         )
         if resources.outputs_left_out:
             self.step(
-                f"Not in the stand-in (the demo needs none of them): outputs {', '.join(resources.outputs_left_out)}, "
-                "the alarms, the dashboard"
+                "Not in the stand-in (the demo needs none of them): the alarms, the dashboard,",
+                f"the outputs {', '.join(resources.outputs_left_out)}",
             )
 
     def _start_function(self, resources: Resources) -> None:
@@ -262,12 +281,14 @@ class Demo:
             credentials=FAKE_CREDENTIALS,
             handler=self.handler,
             log_group=function.log_group,
+            log_stream=log_stream,
             image_directory=IMAGE_DIRECTORY,
         )
         began = time.monotonic()
         process = FunctionProcess(
             image_directory=IMAGE_DIRECTORY,
             handler=self.handler,
+            client=self.runtime_client,
             environment=environment,
             api=api,
             on_output=to_log_group,
@@ -276,10 +297,12 @@ class Demo:
         self.function = process
         with self.console.status("Starting the function"):
             process.wait_ready()
+        client = self.runtime_client
         self.step(
-            f"Started the function's code from {IMAGE_DIRECTORY.name}/ as the image's CMD does: python -m awslambdaric "
-            f"{self.handler}, against a local Lambda Runtime API on 127.0.0.1:{api.port} "
-            f"(ready in {time.monotonic() - began:.1f} s)"
+            f"Started the function's code as the image's CMD does (ready in {time.monotonic() - began:.1f} s):",
+            f"{client.shown} {self.handler}, in {IMAGE_DIRECTORY.name}{os.sep}",
+            *([f"({client.why})"] if client.why else []),
+            f"against a local Lambda Runtime API on 127.0.0.1:{api.port}",
         )
         events = EventSource(
             sqs=self.emulator.clients.sqs,
