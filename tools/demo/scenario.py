@@ -21,6 +21,8 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
+from rich.text import Text
 
 from stacks import IMAGE_DIRECTORY
 from tools import redrive, status
@@ -105,7 +107,8 @@ class Demo:
         """One line a step (80 columns where the names allow), its details on indented lines under it."""
         self.console.print(f"[bold cyan]>[/] {text}", highlight=False)
         for detail in details:
-            self.console.print(f"  {detail}", highlight=False)
+            # Indented also where a terminal narrower than the detail wraps it.
+            self.console.print(Padding(Text.from_markup(detail), (0, 0, 0, 2), expand=False), highlight=False)
 
     def run(self) -> None:
         resources = self.start()
@@ -237,11 +240,12 @@ class Demo:
         # The physical names are long and random, as CloudFormation's: `make status` below shows them.
         self.step(
             "Created the template's resources:",
-            "the inbox bucket (EventBridge notifications on), the upload rule ->",
+            "the inbox bucket (EventBridge notifications on), the upload rule sending to",
             f"the queue (visibility {queue.attributes.get('VisibilityTimeout')} s, batches of "
             f"{resources.mapping.batch_size}, dead-letter queue after {redrive_policy.get('maxReceiveCount')} "
-            "receives),",
-            f"the dead-letter and undeliverable-events queues, the idempotency table{ttl},",
+            "receives)",
+            "the dead-letter and undeliverable-events queues",
+            f"the idempotency table{ttl}",
             f"the SES identity {resources.sender} and the configuration set",
         )
         if resources.outputs_left_out:
