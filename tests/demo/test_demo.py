@@ -25,7 +25,7 @@ from rich.console import Console
 from tests.conftest import Synthesized
 from tools.demo import mail as mails
 from tools.demo.emulator import Emulator
-from tools.demo.runtime_api import AWSLAMBDARIC, STDLIB, image_handler
+from tools.demo.runtime_api import AWSLAMBDARIC, RUNTIME_CLIENT_SETTING, STDLIB, image_handler
 from tools.demo.scenario import BROKEN_FILE, Demo, main
 from tools.demo.templates import Template
 from tools.deployed import ToolError, run
@@ -294,3 +294,16 @@ def test_every_step_fits_an_80_column_terminal(story: Story) -> None:
     assert len(steps) > 10
     too_wide = [line for line in steps if len(line) > 80]
     assert not too_wide, "\n" + story.output
+
+
+def test_an_unknown_runtime_client_setting_stops_the_demo_with_one_line(
+    synthesized: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN DEMO_RUNTIME_CLIENT set to a client the demo does not have
+    monkeypatch.setenv(RUNTIME_CLIENT_SETTING, "docker")
+    cdk_out = _cdk_out(synthesized, tmp_path / "cdk.out")
+    # WHEN the demo starts THEN it stops before starting anything, naming the setting and its values
+    code = run(functools.partial(main, cdk_out=cdk_out, console=_console()), [])
+    assert code == 1
+    error = capsys.readouterr().err.strip()
+    assert error == "error: DEMO_RUNTIME_CLIENT=docker: use awslambdaric or stdlib, or leave it unset."

@@ -205,7 +205,13 @@ class FunctionProcess:
         self.process = subprocess.Popen(
             client.command(handler),
             cwd=image_directory,
-            env={**environment, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.port}", "PYTHONPATH": str(image_directory)},
+            env={
+                **environment,
+                "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.port}",
+                "PYTHONPATH": str(image_directory),
+                # Read as UTF-8 below; a Windows pipe would otherwise carry the console's code page.
+                "PYTHONIOENCODING": "utf-8",
+            },
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
