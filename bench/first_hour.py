@@ -54,7 +54,10 @@ def demo() -> Figure:
     """Wall time of the demo's whole story (`python -m tools.demo`) on the assembly `make synth` wrote."""
     subprocess.run(["make", "--no-print-directory", "synth"], cwd=ROOT, env=cdk_env(), check=True, capture_output=True)
     elapsed, result = timed_run([str(VENV_BIN / "python"), "-m", "tools.demo"], cwd=ROOT, env=cdk_env())
-    summary = [line for line in result.stdout.splitlines() if line.lstrip("> ").startswith("Done in")]
+    lines = result.stdout.splitlines()
+    # The closing step and the counts on the lines under it.
+    done = next((i for i, line in enumerate(lines) if line.lstrip("> ").startswith("Done in")), len(lines))
+    summary = [line.strip() for line in lines[done:]]
     return Figure(
         name="demo",
         value=elapsed,
