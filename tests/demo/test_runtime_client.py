@@ -30,12 +30,15 @@ from tools.deployed import ToolError
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:demo"
 FUNCTION = textwrap.dedent(
     """
+    import decimal
     import os
 
 
     def handler(event, context):
         if "fail" in event:
             raise ValueError(event["fail"])
+        if "answer" in event:
+            return {"decimal": decimal.Decimal(event["answer"]), "object": object()}.get(event["kind"])
         return {
             "event": event,
             "aws_request_id": context.aws_request_id,
@@ -155,6 +158,17 @@ def test_the_error_document_has_lambda_s_shape(tmp_path: Path, client: str) -> N
     assert invocation.error["errorMessage"] == "no sender"
     assert invocation.error["requestId"] == invocation.request_id
     assert any("function.py" in frame for frame in invocation.error["stackTrace"])
+
+
+@given(amount=st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-1000, max_value=1000))
+def test_a_decimal_answer_is_sent_as_a_number(running: FunctionProcess, amount: Any) -> None:
+    # Powertools' idempotency and DynamoDB answers carry Decimals
+    assert running.invoke({"answer": str(amount), "kind": "decimal"}, timeout_seconds=60) == float(amount)
+
+
+def test_an_answer_that_is_not_json_is_the_invocation_s_error(running: FunctionProcess) -> None:
+    with pytest.raises(FunctionError, match=r"^Unable to marshal response: .*object.* is not JSON serializable"):
+        running.invoke({"answer": "0", "kind": "object"}, timeout_seconds=60)
 
 
 @pytest.mark.parametrize("client", CLIENTS)

@@ -9,6 +9,7 @@ so it imports nothing of the project's.
 
 from __future__ import annotations
 
+import decimal
 import importlib
 import json
 import os
@@ -25,8 +26,8 @@ API_VERSION = "2018-06-01"
 Handler = Callable[[Any, "LambdaContext"], Any]
 
 
-class InitError(Exception):
-    """The handler cannot be loaded; `error_type` is awslambdaric's name for why."""
+class RuntimeFaultError(Exception):
+    """The handler cannot be loaded or its answer cannot be sent; `error_type` is awslambdaric's name for why."""
 
     def __init__(self, error_type: str, message: str) -> None:
         super().__init__(message)
@@ -56,23 +57,29 @@ def load_handler(name: str) -> Handler:
     """`module.function` imported as awslambdaric imports it, with its error types."""
     module_name, _, function_name = name.rpartition(".")
     if not module_name:
-        raise InitError("Runtime.MalformedHandlerName", f"Bad handler '{name}': not enough values to unpack")
+        raise RuntimeFaultError("Runtime.MalformedHandlerName", f"Bad handler '{name}': not enough values to unpack")
     try:
         module = importlib.import_module(module_name.replace("/", "."))
     except ImportError as error:
-        raise InitError("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {error}") from error
+        raise RuntimeFaultError(
+            "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {error}"
+        ) from error
     except SyntaxError as error:
-        raise InitError("Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {error}") from error
+        raise RuntimeFaultError(
+            "Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {error}"
+        ) from error
     handler = getattr(module, function_name, None)
     if handler is None:
-        raise InitError("Runtime.HandlerNotFound", f"Handler '{function_name}' missing on module '{module_name}'")
+        raise RuntimeFaultError(
+            "Runtime.HandlerNotFound", f"Handler '{function_name}' missing on module '{module_name}'"
+        )
     return handler  # type: ignore[no-any-return]
 
 
 def error_document(error: BaseException, request_id: str = "") -> dict[str, Any]:
     """The shape Lambda reports for an error: errorMessage, errorType, requestId, stackTrace."""
-    error_type = error.error_type if isinstance(error, InitError) else type(error).__name__
-    frames = traceback.extract_tb(error.__traceback__) if not isinstance(error, InitError) else []
+    error_type = error.error_type if isinstance(error, RuntimeFaultError) else type(error).__name__
+    frames = traceback.extract_tb(error.__traceback__) if not isinstance(error, RuntimeFaultError) else []
     return {
         "errorMessage": str(error),
         "errorType": error_type,
@@ -81,15 +88,31 @@ def error_document(error: BaseException, request_id: str = "") -> dict[str, Any]
     }
 
 
+def marshal(response: Any) -> bytes:
+    """The handler's answer as JSON, Decimals included, as awslambdaric encodes it."""
+
+    def number(value: object) -> object:
+        if isinstance(value, decimal.Decimal):
+            return int(value) if value == value.to_integral_value() else float(value)
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    try:
+        return json.dumps(response, default=number).encode()
+    except (TypeError, ValueError) as error:
+        raise RuntimeFaultError("Runtime.MarshalError", f"Unable to marshal response: {error}") from error
+
+
 class RuntimeClient:
     """One function instance's loop: ask for the next invocation, run the handler, post its answer."""
 
     def __init__(self, address: str) -> None:
         self._base = f"http://{address}/{API_VERSION}/runtime"
+        # The API is on loopback: a proxy of the system's settings (Windows, macOS) must not see it.
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     def next_invocation(self) -> tuple[Any, LambdaContext]:
         # No timeout: Lambda's `next` blocks until there is work, and the demo stops this process to end it.
-        with urllib.request.urlopen(f"{self._base}/invocation/next") as answer:
+        with self._opener.open(f"{self._base}/invocation/next") as answer:
             headers = answer.headers
             body = answer.read()
         trace_id = headers.get("Lambda-Runtime-Trace-Id")
@@ -104,25 +127,23 @@ class RuntimeClient:
         )
         return json.loads(body or b"null"), context
 
-    def post_response(self, request_id: str, response: Any) -> None:
+    def post_response(self, request_id: str, response: bytes) -> None:
         self._post(f"invocation/{request_id}/response", response)
 
     def post_error(self, request_id: str, error: BaseException) -> None:
         document = error_document(error, request_id)
-        self._post(f"invocation/{request_id}/error", document, error_type=document["errorType"])
+        self._post(f"invocation/{request_id}/error", marshal(document), error_type=document["errorType"])
 
     def post_init_error(self, error: BaseException) -> None:
         document = error_document(error)
-        self._post("init/error", document, error_type=document["errorType"])
+        self._post("init/error", marshal(document), error_type=document["errorType"])
 
-    def _post(self, path: str, document: Any, *, error_type: str | None = None) -> None:
+    def _post(self, path: str, body: bytes, *, error_type: str | None = None) -> None:
         headers = {"Content-Type": "application/json"}
         if error_type is not None:
             headers["Lambda-Runtime-Function-Error-Type"] = error_type
-        request = urllib.request.Request(
-            f"{self._base}/{path}", data=json.dumps(document).encode(), headers=headers, method="POST"
-        )
-        with urllib.request.urlopen(request) as answer:
+        request = urllib.request.Request(f"{self._base}/{path}", data=body, headers=headers, method="POST")
+        with self._opener.open(request) as answer:
             answer.read()
 
 
@@ -141,7 +162,7 @@ def serve(handler_name: str, client: RuntimeClient) -> int:
     while True:
         event, context = client.next_invocation()
         try:
-            response = handler(event, context)
+            response = marshal(handler(event, context))
         except Exception as error:  # noqa: BLE001 - the handler's error is the invocation's answer
             _log_error(error_document(error, context.aws_request_id))
             client.post_error(context.aws_request_id, error)
