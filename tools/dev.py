@@ -300,9 +300,7 @@ def step_env(root: Path, windows: bool | None = None) -> dict[str, str]:
     return env
 
 
-def expand(
-    steps: tuple[tuple[str, ...], ...], words: list[str], tool_words: tuple[str, ...] = ()
-) -> list[list[str]]:
+def expand(steps: tuple[tuple[str, ...], ...], words: list[str], tool_words: tuple[str, ...] = ()) -> list[list[str]]:
     given = {ARGS: list(words), TOOL_ARGS: list(tool_words)}
     return [[part for word in step for part in given.get(word, [word])] for step in steps]
 

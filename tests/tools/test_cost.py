@@ -418,7 +418,7 @@ MIB_RANGE = "a number of MiB above 0 and up to 5,242,880 (S3's largest object)"
         (
             ["-c", "recipients=not-an-address"],
             "Invalid setting 'recipients' = 'not-an-address': expected 1 to 50 distinct email addresses, as a JSON "
-            "list or comma-separated.",
+            "list or separated by commas or semicolons.",
         ),
     ],
 )
