@@ -109,14 +109,13 @@ def move_marks(ecr: ECRClient, uri: str, rollback_images: int) -> dict[str, str]
     repository, image_id = parse_image_uri(uri)
     target = _manifests(ecr, repository, [image_id])
     if not target:
-        raise LiveMarkError(
-            f"The function's image {uri} is not in repository {repository}: the marks stay where they are"
-        )
+        raise LiveMarkError(f"The function's image {uri} is not in repository {repository}: the marks stay put")
     (digest,) = target
     current = current_marks(ecr, repository)
     wanted = moved_marks(current, digest, rollback_images)
     to_tag = {tag: d for tag, d in wanted.items() if current.get(tag) != d}
-    manifests = _manifests(ecr, repository, [{"imageDigest": d} for d in dict.fromkeys(to_tag.values())])
+    to_read = [{"imageDigest": d} for d in dict.fromkeys(to_tag.values())]
+    manifests = _manifests(ecr, repository, to_read) if to_read else {}
     for tag, tagged_digest in to_tag.items():
         if tagged_digest not in manifests:
             # Expired or deleted by hand since it was marked: the mark cannot follow it.
