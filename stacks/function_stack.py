@@ -68,6 +68,7 @@ class FunctionStack(Stack):
             stage=settings.stage,
             alarm_emails=settings.alarm_emails,
             alarm_topic_arn=settings.alarm_topic_arn,
+            repository_name=settings.repository_name,
             removal=removal,
         )
         if settings.create_sender_identity:

@@ -405,6 +405,7 @@ def _build_operations(
         stage="prod",
         alarm_emails=alarm_emails,
         alarm_topic_arn=alarm_topic_arn,
+        repository_name="mailer-images",
         removal=removal_for("destroy"),
     )
 

@@ -87,7 +87,11 @@ class Deploys:
 
 
 @pytest.fixture
-def deploys() -> Iterator[Deploys]:
+def deploys(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deploys]:
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
         ecr = boto3.client("ecr", region_name=REGION)
         ecr.create_repository(
