@@ -1,0 +1,221 @@
+"""`make images` and `make status`'s image section against moto's ECR.
+
+moto does DescribeImages (with sizes), GetLifecyclePolicy and Lambda's GetFunction; its scan findings are not
+ECR's (every image gets the same made-up scan), so DescribeImageScanFindings is answered by a stand-in at the
+boto3 boundary (`Scans` below) that holds the counts each test gives, or refuses as a role without the permission.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from rich.console import Console
+
+from tests.tools.support import FUNCTION, REGION, moto_clients
+from tools import images
+from tools.deployed import Clients, ToolError, run
+
+REPOSITORY = "inbox-mailer-dev"
+# The registry's policy (stacks/registry.py) with two rollback marks and two images to keep.
+POLICY = {
+    "rules": [
+        {
+            "rulePriority": 1,
+            "description": "live",
+            "selection": {"tagStatus": "tagged", "tagPatternList": ["live"], "countType": "imageCountMoreThan", "countNumber": 1},
+            "action": {"type": "expire"},
+        },
+        {
+            "rulePriority": 2,
+            "description": "rollback",
+            "selection": {
+                "tagStatus": "tagged",
+                "tagPatternList": ["rollback-*"],
+                "countType": "imageCountMoreThan",
+                "countNumber": 2,
+            },
+            "action": {"type": "expire"},
+        },
+        {
+            "rulePriority": 4,
+            "description": "Keep the newest 2 tagged images",
+            "selection": {"tagStatus": "tagged", "tagPatternList": ["*"], "countType": "imageCountMoreThan", "countNumber": 2},
+            "action": {"type": "expire"},
+        },
+    ]
+}
+CELL = r"[\s│]+"
+
+
+def _manifest(commit: str, size: int) -> str:
+    layer = f"sha256:{hashlib.sha256(commit.encode()).hexdigest()}"
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 10, "digest": layer},
+            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": size, "digest": layer}],
+        }
+    )
+
+
+class Scans:
+    """ECR's client, except that DescribeImageScanFindings answers what the test set (or refuses)."""
+
+    def __init__(self, ecr: Any, *, counts: dict[str, dict[str, int]] | None = None, refuse: bool = False) -> None:
+        self._ecr = ecr
+        self.counts = counts or {}
+        self.refuse = refuse
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ecr, name)
+
+    def describe_image_scan_findings(self, *, repositoryName: str, imageId: dict[str, str]) -> dict[str, Any]:
+        if self.refuse:
+            raise ClientError(
+                {"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}, "DescribeImageScanFindings"
+            )
+        key = imageId.get("imageDigest") or imageId["imageTag"]
+        if key not in self.counts:
+            raise ClientError({"Error": {"Code": "ScanNotFoundException", "Message": "no scan"}}, "DescribeImageScanFindings")
+        return {"imageScanStatus": {"status": "COMPLETE"}, "imageScanFindings": {"findingSeverityCounts": self.counts[key]}}
+
+
+def _push(ecr: Any, commit: str, *, size: int = 100 * 1024**2, marks: tuple[str, ...] = ()) -> str:
+    manifest = _manifest(commit, size)
+    digest: str = ecr.put_image(repositoryName=REPOSITORY, imageManifest=manifest, imageTag=f"hash-{commit}")["image"][
+        "imageId"
+    ]["imageDigest"]
+    for mark in marks:
+        ecr.put_image(repositoryName=REPOSITORY, imageManifest=manifest, imageTag=mark)
+    return digest
+
+
+@pytest.fixture
+def repository(mocked_aws: None) -> Any:
+    """Five images pushed a day apart: c is live, b is rollback-1; a, d and e carry no mark."""
+    ecr = boto3.client("ecr", region_name=REGION)
+    ecr.create_repository(repositoryName=REPOSITORY)
+    ecr.put_lifecycle_policy(repositoryName=REPOSITORY, lifecyclePolicyText=json.dumps(POLICY))
+    digests = {}
+    for commit, marks in (("a", ()), ("b", ("rollback-1",)), ("c", ("live",)), ("d", ()), ("e", ())):
+        digests[commit] = _push(ecr, commit, marks=marks)
+    return digests
+
+
+def _show(console: Console, ecr: Any, *, days_later: float = 0) -> str:
+    images.show(ecr, REPOSITORY, console, now=datetime.now(UTC) + timedelta(days=days_later))
+    return console.export_text()
+
+
+def test_images_lists_each_image_with_its_marks_findings_and_what_expires_next(
+    repository: dict[str, str], console: Console
+) -> None:
+    ecr = Scans(boto3.client("ecr", region_name=REGION), counts={repository["c"]: {"CRITICAL": 2, "MEDIUM": 5}})
+    text = _show(console, ecr)
+    assert re.search(rf"hash-c{CELL}\S+ \S+{CELL}100.0 MiB{CELL}live{CELL}CRITICAL 2, MEDIUM 5{CELL}kept", text)
+    assert re.search(rf"hash-b{CELL}.*protected \(rollback-1\){CELL}not scanned{CELL}kept", text)
+    # The newest two (e, d) count towards the two kept; c and b are marked; a is the one that goes.
+    assert re.search(rf"hash-a{CELL}.*not scanned{CELL}expires \(Keep the newest 2 tagged images\)", text)
+    for kept in ("hash-d", "hash-e"):
+        assert re.search(rf"{kept}{CELL}.*{CELL}kept", text)
+    assert "The next lifecycle run (ECR runs it within a day) expires 1 of these images." in text
+
+
+def test_images_prices_the_storage_with_the_dated_figure(repository: dict[str, str], console: Console) -> None:
+    text = _show(console, boto3.client("ecr", region_name=REGION))
+    total = sum(d["imageSizeInBytes"] for d in boto3.client("ecr", region_name=REGION).describe_images(repositoryName=REPOSITORY)["imageDetails"])
+    assert f"5 images, {total / 1024**3:.3f} GB: at most USD {total / 1024**3 * 0.10:.2f} a month" in text
+    assert "USD 0.10 per GB-month (March 2026, us-east-1;" in text
+
+
+def test_the_storage_price_is_a_dated_figure_of_ecr_s_pricing_page() -> None:
+    assert images.STORAGE_USD_PER_GB_MONTH == 0.10
+    assert images.monthly_cost(10 * 1024**3) == pytest.approx(1.0)
+
+
+def test_a_role_that_may_not_read_findings_still_lists_the_images(repository: dict[str, str], console: Console) -> None:
+    text = _show(console, Scans(boto3.client("ecr", region_name=REGION), refuse=True))
+    assert text.count("could not read (AccessDeniedException)") == 5
+
+
+def test_a_repository_without_lifecycle_policy_is_said_to_keep_everything(mocked_aws: None, console: Console) -> None:
+    ecr = boto3.client("ecr", region_name=REGION)
+    ecr.create_repository(repositoryName=REPOSITORY)
+    _push(ecr, "a")
+    text = _show(console, ecr)
+    assert f"{REPOSITORY} has no lifecycle policy: nothing ever expires." in text
+
+
+def test_a_repository_that_does_not_exist_yet_is_one_line_that_says_what_to_do(
+    mocked_aws: None, capsys: pytest.CaptureFixture[str], console: Console
+) -> None:
+    code = run(lambda argv: images.main(argv, clients=moto_clients(), console=console), [])
+    assert code == 1
+    assert capsys.readouterr().err == (
+        f"error: The repository {REPOSITORY} does not exist yet: `make deploy` creates it with the first image.\n"
+    )
+
+
+def test_images_reads_the_repository_of_the_stage_it_is_given(mocked_aws: None) -> None:
+    assert images.repository_name(["-c", "stage=prod"]) == "inbox-mailer-prod"
+    with pytest.raises(ToolError, match="Invalid setting 'stage'"):
+        images.repository_name(["-c", "stage=Prod!"])
+
+
+def _function_on(clients: Clients, digest: str) -> None:
+    role = boto3.client("iam", region_name=REGION).create_role(
+        RoleName="mailer", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+    )["Role"]["Arn"]
+    uri = clients.ecr.describe_repositories(repositoryNames=[REPOSITORY])["repositories"][0]["repositoryUri"]
+    clients.lambda_.create_function(
+        FunctionName=FUNCTION, Role=role, PackageType="Image", Code={"ImageUri": f"{uri}@{digest}"}
+    )
+
+
+def test_status_shows_the_live_image_its_mark_scan_and_findings(repository: dict[str, str]) -> None:
+    clients = moto_clients()
+    _function_on(clients, repository["c"])
+    scans = Scans(clients.ecr, counts={repository["c"]: {"CRITICAL": 1, "HIGH": 3, "LOW": 7}})
+    rows = images.scan_rows(_with_ecr(clients, scans), {"FunctionName": FUNCTION}, REPOSITORY)
+    assert rows == [
+        ("live image", "hash-c"),
+        ("live mark", "yes: the lifecycle never expires it"),
+        ("scan", "complete"),
+        ("findings", "[bold red]CRITICAL 1, HIGH 3, LOW 7[/]"),
+    ]
+
+
+def test_status_says_when_the_function_s_image_carries_no_live_mark(repository: dict[str, str]) -> None:
+    clients = moto_clients()
+    _function_on(clients, repository["d"])
+    rows = dict(images.scan_rows(_with_ecr(clients, Scans(clients.ecr)), {"FunctionName": FUNCTION}, REPOSITORY))
+    assert rows["live mark"].startswith("[yellow]missing[/]: `make deploy` once more marks it")
+    assert rows["scan"] == "not scanned"
+    assert "findings" not in rows
+
+
+def test_status_gives_one_could_not_read_line_when_aws_refuses(mocked_aws: None) -> None:
+    clients = moto_clients()
+    rows = images.scan_rows(clients, {"FunctionName": FUNCTION}, REPOSITORY)
+    assert len(rows) == 1
+    assert rows[0][0] == "image scan"
+    assert rows[0][1].startswith("could not read: ResourceNotFoundException")
+
+
+def test_status_gives_one_line_for_a_stack_without_a_function_output(mocked_aws: None) -> None:
+    assert images.scan_rows(moto_clients(), {}, REPOSITORY) == [
+        ("image scan", "could not read: the stack has no FunctionName output (deploy the current version)")
+    ]
+
+
+def _with_ecr(clients: Clients, ecr: Any) -> Clients:
+    return Clients(**{**clients.__dict__, "ecr": ecr})
+
