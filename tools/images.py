@@ -14,13 +14,13 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 from rich.console import Console
 from rich.table import Table
 
-from stacks.live_image_handler.live_image import LIVE_TAG, is_mark
+from stacks.live_image_handler.live_image import LIVE_TAG, LiveMarkError, is_mark, parse_image_uri
 from stacks.settings import SettingsError
 from tools import deploy_settings
 from tools.deploy_settings import UsageError
@@ -130,7 +130,9 @@ def lifecycle_of(ecr: ECRClient, repository: str) -> list[Rule] | None:
     try:
         return parse_policy(text)
     except PolicyError as error:
-        raise ToolError(f"The lifecycle policy of {repository} uses what `make images` cannot predict: {error}.") from None
+        raise ToolError(
+            f"The lifecycle policy of {repository} uses what `make images` cannot predict: {error}."
+        ) from None
 
 
 def monthly_cost(size_bytes: int) -> float:
@@ -186,22 +188,21 @@ def scan_rows(clients: Clients, outputs: Mapping[str, str], repository: str) -> 
     """`make status`'s image section: the live image's tags, scan status and findings by severity.
 
     The live image is the one the function runs (`FunctionName` of the function stack's outputs), found by the
-    digest Lambda resolved. Anything AWS refuses gives one row that says it could not read, and why.
+    image URI its stack deployed. Anything AWS refuses gives one row that says it could not read, and why.
     """
     function = outputs.get("FunctionName")
     if not function:
         return [("image scan", "could not read: the stack has no FunctionName output (deploy the current version)")]
     try:
         code = clients.lambda_.get_function(FunctionName=function)["Code"]
-        digest = code.get("ResolvedImageUri", "").rpartition("@")[2]
-        image_id: Any = {"imageDigest": digest} if digest.startswith("sha256:") else None
-        if image_id is None:
-            tag = code.get("ImageUri", "").rpartition(":")[2]
-            image_id = {"imageTag": tag}
+        # The URI the stack deployed: a content-hash tag, which never moves, or a digest.
+        _, image_id = parse_image_uri(code.get("ImageUri", "") or code.get("ResolvedImageUri", ""))
         (detail,) = clients.ecr.describe_images(repositoryName=repository, imageIds=[image_id])["imageDetails"]
     except ClientError as error:
         details = error.response.get("Error", {})
         return [("image scan", f"could not read: {details.get('Code')}: {details.get('Message')}")]
+    except LiveMarkError as error:
+        return [("image scan", f"could not read: {error}")]
     tags = list(detail.get("imageTags", []))
     findings = findings_of(clients.ecr, repository, detail["imageDigest"])
     rows = [

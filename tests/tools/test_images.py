@@ -16,6 +16,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from moto.core import DEFAULT_ACCOUNT_ID as ACCOUNT
+from moto.ecr.models import ecr_backends
 from rich.console import Console
 
 from tests.tools.support import FUNCTION, REGION, moto_clients
@@ -29,7 +31,12 @@ POLICY = {
         {
             "rulePriority": 1,
             "description": "live",
-            "selection": {"tagStatus": "tagged", "tagPatternList": ["live"], "countType": "imageCountMoreThan", "countNumber": 1},
+            "selection": {
+                "tagStatus": "tagged",
+                "tagPatternList": ["live"],
+                "countType": "imageCountMoreThan",
+                "countNumber": 1,
+            },
             "action": {"type": "expire"},
         },
         {
@@ -46,7 +53,12 @@ POLICY = {
         {
             "rulePriority": 4,
             "description": "Keep the newest 2 tagged images",
-            "selection": {"tagStatus": "tagged", "tagPatternList": ["*"], "countType": "imageCountMoreThan", "countNumber": 2},
+            "selection": {
+                "tagStatus": "tagged",
+                "tagPatternList": ["*"],
+                "countType": "imageCountMoreThan",
+                "countNumber": 2,
+            },
             "action": {"type": "expire"},
         },
     ]
@@ -60,8 +72,11 @@ def _manifest(commit: str, size: int) -> str:
         {
             "schemaVersion": 2,
             "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 10, "digest": layer},
-            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": size, "digest": layer}],
+            # moto reports the config's size as the image's.
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": size, "digest": layer},
+            "layers": [
+                {"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": size, "digest": layer}
+            ],
         }
     )
 
@@ -77,24 +92,31 @@ class Scans:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._ecr, name)
 
-    def describe_image_scan_findings(self, *, repositoryName: str, imageId: dict[str, str]) -> dict[str, Any]:
+    def describe_image_scan_findings(self, *, repositoryName: str, imageId: dict[str, str]) -> dict[str, Any]:  # noqa: N803 - boto3's names
         if self.refuse:
             raise ClientError(
                 {"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}, "DescribeImageScanFindings"
             )
         key = imageId.get("imageDigest") or imageId["imageTag"]
         if key not in self.counts:
-            raise ClientError({"Error": {"Code": "ScanNotFoundException", "Message": "no scan"}}, "DescribeImageScanFindings")
-        return {"imageScanStatus": {"status": "COMPLETE"}, "imageScanFindings": {"findingSeverityCounts": self.counts[key]}}
+            raise ClientError(
+                {"Error": {"Code": "ScanNotFoundException", "Message": "no scan"}}, "DescribeImageScanFindings"
+            )
+        return {
+            "imageScanStatus": {"status": "COMPLETE"},
+            "imageScanFindings": {"findingSeverityCounts": self.counts[key]},
+        }
 
 
-def _push(ecr: Any, commit: str, *, size: int = 100 * 1024**2, marks: tuple[str, ...] = ()) -> str:
+def _push(ecr: Any, commit: str, *, days_ago: int = 0, size: int = 100 * 1024**2, marks: tuple[str, ...] = ()) -> str:
     manifest = _manifest(commit, size)
-    digest: str = ecr.put_image(repositoryName=REPOSITORY, imageManifest=manifest, imageTag=f"hash-{commit}")["image"][
-        "imageId"
-    ]["imageDigest"]
+    answer = ecr.put_image(repositoryName=REPOSITORY, imageManifest=manifest, imageTag=f"hash-{commit}")
+    digest: str = answer["image"]["imageId"]["imageDigest"]
     for mark in marks:
         ecr.put_image(repositoryName=REPOSITORY, imageManifest=manifest, imageTag=mark)
+    # moto stamps every push with the current second; the lifecycle orders by push time, so set it as if pushed then.
+    (image,) = [i for i in ecr_backends[ACCOUNT][REGION].repositories[REPOSITORY].images if i.image_digest == digest]
+    image.image_pushed_at = int((datetime.now(UTC) - timedelta(days=days_ago)).timestamp())
     return digest
 
 
@@ -105,8 +127,10 @@ def repository(mocked_aws: None) -> Any:
     ecr.create_repository(repositoryName=REPOSITORY)
     ecr.put_lifecycle_policy(repositoryName=REPOSITORY, lifecyclePolicyText=json.dumps(POLICY))
     digests = {}
-    for commit, marks in (("a", ()), ("b", ("rollback-1",)), ("c", ("live",)), ("d", ()), ("e", ())):
-        digests[commit] = _push(ecr, commit, marks=marks)
+    for age, (commit, marks) in enumerate(
+        reversed((("a", ()), ("b", ("rollback-1",)), ("c", ("live",)), ("d", ()), ("e", ())))
+    ):
+        digests[commit] = _push(ecr, commit, days_ago=age, marks=marks)
     return digests
 
 
@@ -131,7 +155,10 @@ def test_images_lists_each_image_with_its_marks_findings_and_what_expires_next(
 
 def test_images_prices_the_storage_with_the_dated_figure(repository: dict[str, str], console: Console) -> None:
     text = _show(console, boto3.client("ecr", region_name=REGION))
-    total = sum(d["imageSizeInBytes"] for d in boto3.client("ecr", region_name=REGION).describe_images(repositoryName=REPOSITORY)["imageDetails"])
+    total = sum(
+        d["imageSizeInBytes"]
+        for d in boto3.client("ecr", region_name=REGION).describe_images(repositoryName=REPOSITORY)["imageDetails"]
+    )
     assert f"5 images, {total / 1024**3:.3f} GB: at most USD {total / 1024**3 * 0.10:.2f} a month" in text
     assert "USD 0.10 per GB-month (March 2026, us-east-1;" in text
 
@@ -218,4 +245,3 @@ def test_status_gives_one_line_for_a_stack_without_a_function_output(mocked_aws:
 
 def _with_ecr(clients: Clients, ecr: Any) -> Clients:
     return Clients(**{**clients.__dict__, "ecr": ecr})
-
