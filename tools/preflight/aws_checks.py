@@ -6,7 +6,7 @@ Each is given the session, the target and what it needs of the settings and the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.exceptions import ClientError
@@ -16,6 +16,9 @@ from tools import ses_quota
 from tools.preflight.assembly import Assembly, ImageDestination
 from tools.preflight.results import CheckError, command, error_code
 from tools.preflight.target import Target
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecr import ECRClient
 
 # Every AWS call the preflight can make (target.py's credentials check too), as IAM names; all of them read
 # (tests/tools/test_preflight_aws.py).
@@ -218,17 +221,17 @@ def check_image_tag(session: boto3.Session, target: Target, assembly: Assembly) 
     return "; ".join(found)
 
 
-def _critical_findings(ecr: Any, image: ImageDestination) -> list[str]:
+def _critical_findings(ecr: ECRClient, image: ImageDestination) -> list[str]:
     """A warning, never a failure, when the tag about to be deployed was scanned with CRITICAL findings.
 
     The deploy reuses the tag as it is; only a change to lambda_image/ (a newer base image or dependency) makes a
-    new one. A role that may not read findings, or an image not scanned yet, is said and passes.
+    new one. An image not scanned yet passes silently; a role that may not read findings is said and passes.
     """
     try:
         answer = ecr.describe_image_scan_findings(repositoryName=image.repository, imageId={"imageTag": image.tag})
     except ClientError as error:
         if error_code(error) == "ScanNotFoundException":
-            return ["it has not been scanned"]
+            return []
         return [f"its scan findings could not be read ({error_code(error)})"]
     critical = int(answer.get("imageScanFindings", {}).get("findingSeverityCounts", {}).get("CRITICAL", 0))
     if not critical:
