@@ -26,6 +26,7 @@ import boto3
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
+    from mypy_boto3_ecr.type_defs import ImageIdentifierTypeDef
 
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
@@ -72,12 +73,14 @@ def moved_marks(current: Mapping[str, str], target: str, rollback_images: int) -
     return dict(zip(mark_tags(rollback_images), order, strict=False))
 
 
-def parse_image_uri(uri: str) -> tuple[str, dict[str, str]]:
+def parse_image_uri(uri: str) -> tuple[str, ImageIdentifierTypeDef]:
     """The repository name and the image id (`imageTag` or `imageDigest`) of a function's image URI."""
     match = _IMAGE_URI.fullmatch(uri)
     if not match or not (match["tag"] or match["digest"]):
         raise LiveMarkError(f"The function's image URI {uri!r} names no tag or digest")
-    image_id = {"imageDigest": match["digest"]} if match["digest"] else {"imageTag": match["tag"]}
+    image_id: ImageIdentifierTypeDef = (
+        {"imageDigest": match["digest"]} if match["digest"] else {"imageTag": match["tag"]}
+    )
     return match["repository"], image_id
 
 
@@ -92,7 +95,7 @@ def current_marks(ecr: ECRClient, repository: str) -> dict[str, str]:
     return marks
 
 
-def _manifests(ecr: ECRClient, repository: str, image_ids: list[Any]) -> dict[str, tuple[str, str]]:
+def _manifests(ecr: ECRClient, repository: str, image_ids: list[ImageIdentifierTypeDef]) -> dict[str, tuple[str, str]]:
     """digest -> (manifest, media type) for each image id that is in the repository."""
     answer = ecr.batch_get_image(
         repositoryName=repository, imageIds=image_ids, acceptedMediaTypes=list(MANIFEST_MEDIA_TYPES)
@@ -114,7 +117,7 @@ def move_marks(ecr: ECRClient, uri: str, rollback_images: int) -> dict[str, str]
     current = current_marks(ecr, repository)
     wanted = moved_marks(current, digest, rollback_images)
     to_tag = {tag: d for tag, d in wanted.items() if current.get(tag) != d}
-    to_read = [{"imageDigest": d} for d in dict.fromkeys(to_tag.values())]
+    to_read: list[ImageIdentifierTypeDef] = [{"imageDigest": d} for d in dict.fromkeys(to_tag.values())]
     manifests = _manifests(ecr, repository, to_read) if to_read else {}
     for tag, tagged_digest in to_tag.items():
         if tagged_digest not in manifests:
@@ -129,7 +132,7 @@ def move_marks(ecr: ECRClient, uri: str, rollback_images: int) -> dict[str, str]
             imageTag=tag,
             imageDigest=tagged_digest,
         )
-    stale = [{"imageTag": tag} for tag in current if tag not in wanted]
+    stale: list[ImageIdentifierTypeDef] = [{"imageTag": tag} for tag in current if tag not in wanted]
     if stale:
         # Removing a tag from an image that has others only untags it; every marked image keeps its own hash tag.
         ecr.batch_delete_image(repositoryName=repository, imageIds=stale)

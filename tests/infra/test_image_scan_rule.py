@@ -54,7 +54,8 @@ def _rule(synthesized: Synthesized) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def matches(synthesized: Synthesized) -> Callable[[dict[str, Any]], bool]:
     pattern = EventPattern.load(json.dumps(_deployed(_rule(synthesized)["EventPattern"])))
-    return pattern.matches_event
+    matches: Callable[[dict[str, Any]], bool] = pattern.matches_event  # type: ignore[assignment]
+    return matches
 
 
 def _render(transformer: dict[str, Any], event: dict[str, Any]) -> str:
