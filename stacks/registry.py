@@ -114,6 +114,12 @@ class Registry(Construct):
             self.scanning = self._enhanced_scanning(repository_name)
         acknowledge(
             self.repository,
+            checkov=["CKV_AWS_51"],
+            reason="Every content-hash tag is immutable; only the live and rollback marks, which each deploy moves to "
+            "protect the running image from the lifecycle rules, are excluded from immutability by their pattern.",
+        )
+        acknowledge(
+            self.repository,
             checkov=["CKV_AWS_136"],
             reason="ECR encrypts the repository at rest with AES-256; it holds only the function's code, for which a "
             "customer managed KMS key would add cost and a key policy without a reader who needs it.",
