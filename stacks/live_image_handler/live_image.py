@@ -119,7 +119,9 @@ def move_marks(ecr: ECRClient, uri: str, rollback_images: int) -> dict[str, str]
     to_tag = {tag: d for tag, d in wanted.items() if current.get(tag) != d}
     to_read: list[ImageIdentifierTypeDef] = [{"imageDigest": d} for d in dict.fromkeys(to_tag.values())]
     manifests = _manifests(ecr, repository, to_read) if to_read else {}
-    for tag, tagged_digest in to_tag.items():
+    # The oldest mark moves first and `live` last: a handler stopped half-way leaves every image it found marked
+    # still marked, and the running one still live.
+    for tag, tagged_digest in reversed(to_tag.items()):
         if tagged_digest not in manifests:
             # Expired or deleted by hand since it was marked: the mark cannot follow it.
             logger.warning("Image %s of mark %s is gone from %s", tagged_digest, tag, repository)

@@ -234,3 +234,33 @@ def test_the_answer_reaches_cloudformation_s_presigned_url() -> None:
     thread.join(timeout=5)
     server.server_close()
     assert received == [("/response?X-Amz-Signature=example", b'{"Status":"SUCCESS"}', "")]
+
+
+class _Recording:
+    """moto's ECR client, recording the tags PutImage moves, in order."""
+
+    def __init__(self, ecr: ECRClient) -> None:
+        self._ecr = ecr
+        self.moved: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ecr, name)
+
+    def put_image(self, **kwargs: Any) -> Any:
+        self.moved.append(kwargs["imageTag"])
+        return self._ecr.put_image(**kwargs)
+
+
+def test_the_oldest_mark_moves_first_and_live_last(deploys: Deploys) -> None:
+    # GIVEN a, b, c deployed in turn
+    for commit in ("a", "b", "c", "d"):
+        deploys.push(commit)
+    for commit in ("a", "b", "c"):
+        deploys.request(commit)
+    # WHEN d is deployed
+    recording = _Recording(deploys.ecr)
+    deploys.ecr = recording  # type: ignore[assignment]
+    deploys.request("d")
+    # THEN a handler stopped between two calls never leaves the running image without a mark
+    assert recording.moved == ["rollback-3", "rollback-2", "rollback-1", "live"]
+    assert deploys.marks() == {"live": "d", "rollback-1": "c", "rollback-2": "b", "rollback-3": "a"}
