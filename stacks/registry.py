@@ -36,7 +36,7 @@ def lifecycle_rules(*, images_to_keep: int, rollback_images: int) -> list[ecr.Li
     ECR never lets a rule expire an image that a rule of higher priority selected (tools/ecr_lifecycle.py), and
     the count rules never expire anything a deploy marked: there is one `live` tag and `rollback_images`
     rollback tags. The last rule then keeps the newest `images_to_keep` tagged images; it counts the marked ones
-    among them, so that the repository holds at most `images_to_keep` images beyond the marked ones.
+    among them, so that the repository holds at most `images_to_keep` tagged images beyond the marked ones.
     """
     return [
         ecr.LifecycleRule(

@@ -8,7 +8,8 @@ between any two of those steps.
 
 What must hold, whatever the history:
 - the function's image is in the repository at every step;
-- after every lifecycle run, at most `images_to_keep` images carry no mark.
+- after every lifecycle run, at most `images_to_keep` tagged images carry no mark, and the only untagged images
+  left are leftovers of failed pushes of the last day.
 """
 
 from __future__ import annotations
@@ -82,8 +83,11 @@ class Repository:
         self.tick(hours)
         left = expire(self.rules, self.images.values(), self.now)
         self.images = {image.digest: image for image in left}
-        unmarked = [image for image in left if not any(is_mark(tag) for tag in image.tags)]
-        assert len(unmarked) <= self.images_to_keep, f"{len(unmarked)} unmarked images left"
+        unmarked = [image for image in left if image.tags and not any(is_mark(tag) for tag in image.tags)]
+        assert len(unmarked) <= self.images_to_keep, f"{len(unmarked)} unmarked tagged images left"
+        # Leftovers of failed pushes are counted apart: each goes a day after its push.
+        untagged = [image for image in left if not image.tags]
+        assert all(self.now - image.pushed_at <= timedelta(days=1) for image in untagged)
 
     @property
     def images_to_keep(self) -> int:
