@@ -1,5 +1,8 @@
 """Operations: the alarm topic, an alarm for every way a file can fail to reach a person, and the dashboard.
 
+The topic also hears about the function's images: a scan of the image repository that finds CRITICAL or HIGH
+vulnerabilities sends it a readable message (`scan_findings_message`).
+
 Every alarm sends ALARM and OK to one topic: a new, encrypted one with an email subscription per
 `alarm_emails` address, or the existing `alarm_topic_arn`. Each alarm's description names its section of the
 README's runbook. Thresholds are constants with their reason, or derived from the inputs they depend on (the
