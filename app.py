@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import sys
 
-from aws_cdk import App
+try:
+    from aws_cdk import App
+except ModuleNotFoundError as missing:
+    if missing.name not in ("aws_cdk", "constructs"):
+        raise
+    # `npx cdk synth` runs `python app.py` with whatever `python` is first on PATH.
+    sys.exit(
+        f"error: {sys.executable} cannot import {missing.name}: run `make synth` (Windows: py tools/dev.py synth), "
+        "or activate the venv first (source .venv/bin/activate; Windows: .venv\\Scripts\\Activate.ps1)"
+    )
 
 from stacks.app import build_stacks
 from stacks.compliance import attach_checks

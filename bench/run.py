@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import burst, cold_start, image, per_file, synth, tests_time
+from bench import burst, cold_start, first_hour, image, per_file, synth, tests_time
 from bench.common import BENCH_DIR, Figure, machine
 
 RESULTS = BENCH_DIR / "results.json"
@@ -148,6 +148,8 @@ def main() -> None:
     print("burst ...", flush=True)
     burst_figure, bursts = burst.measure()
     figures.append(burst_figure)
+    print("first hour: a fresh clone's make synth, then make demo ...", flush=True)
+    figures += [first_hour.fresh_synth(), first_hour.demo()]
     elapsed = time.perf_counter() - start
 
     results: dict[str, Any] = {figure.name: figure.as_dict() for figure in figures}

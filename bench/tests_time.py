@@ -5,21 +5,17 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import subprocess
 
 from bench.common import OUT_DIR, ROOT, VENV_BIN, Figure, timed_run
 from checks.cdk_cli import cdk_env
+from tools.dev import PYTEST
 
 GOAL_SECONDS = 90.0
 
 
 def make_test_pytest() -> list[str]:
-    """The pytest command `make test` runs, from make's dry run: the figure times what `make test` runs."""
-    dry_run = subprocess.run(
-        ["make", "-n", "--no-print-directory", "test"], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    [line] = [line for line in dry_run.stdout.splitlines() if line.startswith("python -m pytest")]
-    return shlex.split(line)
+    """The pytest command `make test` runs (tools/dev.py's test command): the figure times what `make test` runs."""
+    return list(PYTEST)
 
 
 def measure() -> Figure:

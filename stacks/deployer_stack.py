@@ -1,7 +1,7 @@
 """The deployer stack: what GitHub Actions needs to deploy this app's stage with short-lived credentials.
 
 Deployed once from a laptop (`make deploy ARGS="-c github_repository=owner/name"`); its `DeployRoleArn` output goes
-into the GitHub environment of the stage (README, "Deploying from GitHub Actions").
+into the GitHub environment of the stage (docs/github-actions.md).
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """Operations: the alarm topic, an alarm for every way a file can fail to reach a person, and the dashboard.
 
+Every alarm sends ALARM and OK to one topic: a new, encrypted one with an email subscription per
+`alarm_emails` address, or the existing `alarm_topic_arn`. Each alarm's description links its section of the
+runbook (docs/runbook.md). Thresholds are constants with their reason, or derived from the inputs they depend on
+(the queue's age from the inbox's visibility timeout).
+
 The topic also hears about the function's images: a scan of the image repository that finds CRITICAL or HIGH
 vulnerabilities sends it a readable message (`scan_findings_message`).
-
-Every alarm sends ALARM and OK to one topic: a new, encrypted one with an email subscription per
-`alarm_emails` address, or the existing `alarm_topic_arn`. Each alarm's description names its section of the
-README's runbook. Thresholds are constants with their reason, or derived from the inputs they depend on (the
-queue's age from the inbox's visibility timeout).
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ SCAN_DETAIL_TYPES = ("ECR Image Scan", "Inspector2 Scan")
 SCAN_COMPLETE = ("COMPLETE", "INITIAL_SCAN_COMPLETE")
 # The severities a person must hear about; the others wait for `make images`.
 ALERTING_SEVERITIES = ("CRITICAL", "HIGH")
-RUNBOOK = "README, section 'Runbook'"
+# Where an operator reads what to do; each alarm's description links its own heading there, '### Alarm `Name`'.
+RUNBOOK = "docs/runbook.md"
 WIDGET_WIDTH = 8
 WIDGET_HEIGHT = 6
 # The dashboard's graphs show minutes; the alarms look at longer periods.
@@ -429,7 +430,7 @@ class Operations(Construct):
         alarm = cloudwatch.Alarm(
             self,
             f"{name}Alarm",
-            alarm_description=f"{what} What to do: {RUNBOOK}, '{name}'.",
+            alarm_description=f"{what} What to do: {RUNBOOK}#alarm-{name.lower()}",
             metric=metric,
             threshold=threshold,
             comparison_operator=comparison,
@@ -467,7 +468,7 @@ class Operations(Construct):
         )
         dashboard.add_widgets(
             cloudwatch.AlarmStatusWidget(
-                title="Alarms (runbook: README, 'Runbook')",
+                title=f"Alarms (runbook: {RUNBOOK})",
                 alarms=list(self.alarms.values()),
                 width=3 * WIDGET_WIDTH,
                 height=3,

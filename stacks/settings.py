@@ -14,8 +14,9 @@ stacks. A bad value stops synth with one line that names the setting, the value 
 from __future__ import annotations
 
 import difflib
+import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import Field, dataclass, field, fields, replace
 from typing import Any, TypeVar
 
@@ -75,7 +76,6 @@ _DOMAIN = re.compile(
 _REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 _STAGE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
-_REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
 _PREFIX = re.compile(r"^(?:[A-Za-z0-9!_.*'()-]+/)+$")
 # GitHub: an owner is 1-39 letters, digits or single inner hyphens; a repository name is letters, digits, '.', '_', '-'.
 _GITHUB_OWNER = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"
@@ -131,6 +131,30 @@ def _email(raw: Any) -> str:
 def _email_or_domain(raw: Any) -> str:
     text = _text(raw)
     if not (is_email_address(text) or _DOMAIN.fullmatch(text)):
+        raise ValueError(text)
+    return text
+
+
+@functools.cache
+def known_regions() -> frozenset[str]:
+    """Every AWS region of every partition in the partitions.json bundled with botocore, read without the network.
+
+    It is the file botocore's clients resolve endpoints from (`botocore/client.py`); the older endpoints.json, which
+    `Session.get_available_regions` reads, lags behind it. Each partition also lists a pseudo-region
+    `<partition>-global` that no stack can be deployed to.
+    """
+    # Imported here: the settings load with the standard library alone until a region is to be checked.
+    from botocore.loaders import create_loader
+
+    partitions = create_loader().load_data("partitions")["partitions"]
+    return frozenset(
+        region for partition in partitions for region in partition["regions"] if not region.endswith("-global")
+    )
+
+
+def _region(raw: Any) -> str:
+    text = _text(raw)
+    if text not in known_regions():
         raise ValueError(text)
     return text
 
@@ -208,10 +232,20 @@ def _one_of(allowed: tuple[str, ...]) -> Callable[[Any], str]:
     return parse
 
 
+# Commas or semicolons, each with any spaces around it: "a@x.com, b@x.com" and "a@x.com; b@x.com" are two addresses.
+# An empty item (a doubled or trailing separator) names no address and is skipped: nothing the user meant is lost.
+_LIST_SEPARATOR = re.compile(r"\s*[,;]\s*")
+
+
+def list_items(text: str) -> list[str]:
+    """The items of a list setting written as text (`-c key=...`), without empty ones."""
+    return [item for item in _LIST_SEPARATOR.split(text.strip()) if item]
+
+
 def _addresses(low: int, high: int) -> Callable[[Any], tuple[str, ...]]:
     def parse(raw: Any) -> tuple[str, ...]:
         if isinstance(raw, str):
-            items: list[Any] = [part for part in raw.split(",") if part.strip()]
+            items: list[Any] = list_items(raw)
         elif isinstance(raw, list):
             items = raw
         else:
@@ -285,6 +319,8 @@ class Setting:
     shown_default: str | None = None
     # For a setting that may be unset: an empty text (`-c account=`) unsets it, as null does.
     empty_unsets: bool = False
+    # The values a refused text is compared with for a "did you mean" (None: no suggestion).
+    choices: Callable[[], Collection[str]] | None = None
 
     @staticmethod
     def of(declared: Field[Any]) -> Setting:
@@ -302,8 +338,16 @@ class Setting:
                 raise ValueError(value)
         except (ValueError, TypeError):
             accepted = self.accepts if isinstance(self.accepts, str) else self.accepts(earlier)
-            raise SettingsError(f"Invalid setting '{name}' = {raw!r}: expected {accepted}.") from None
+            raise SettingsError(f"Invalid setting '{name}' = {raw!r}: {self._expected(raw)} {accepted}.") from None
         return value
+
+    def _expected(self, raw: Any) -> str:
+        """The start of a refusal: a "did you mean" when one of the choices is near the value."""
+        if self.choices is None or not isinstance(raw, str):
+            return "expected"
+        # Choices are lowercase: a value in the wrong case is as near as a typo.
+        nearest = difflib.get_close_matches(raw.strip().lower(), sorted(self.choices()), n=1)
+        return f"did you mean '{nearest[0]}'? Expected" if nearest else "expected"
 
 
 _SETTING = "setting"
@@ -333,10 +377,17 @@ def optional_setting(
     meaning: str,
     fits: Callable[[T, Settings], bool] | None = None,
     shown_default: str | None = None,
+    choices: Callable[[], Collection[str]] | None = None,
 ) -> T | None:
     """Declare a field of `Settings` that is None unless the context sets it to something other than ''."""
     declared = Setting(
-        parse=parse, accepts=accepts, meaning=meaning, fits=fits, shown_default=shown_default, empty_unsets=True
+        parse=parse,
+        accepts=accepts,
+        meaning=meaning,
+        fits=fits,
+        shown_default=shown_default,
+        empty_unsets=True,
+        choices=choices,
     )
     return field(default=None, metadata={_SETTING: declared})
 
@@ -361,8 +412,9 @@ class Settings:
         meaning="Pin the stacks to an account. Unset: the account of your AWS credentials at deploy time.",
     )
     region: str | None = optional_setting(
-        parse=_matching(_REGION),
-        accepts="an AWS region name such as eu-west-1",
+        parse=_region,
+        choices=known_regions,
+        accepts="an AWS region name such as eu-west-1, one of the regions botocore knows",
         meaning="Pin the stacks to a region. Unset: the region of your AWS credentials at deploy time.",
     )
     repository_name: str = setting(
@@ -412,7 +464,8 @@ class Settings:
     recipients: tuple[str, ...] = setting(
         ("ops@example.com",),
         parse=_addresses(1, SES_MAX_RECIPIENTS),
-        accepts=f"1 to {SES_MAX_RECIPIENTS} distinct email addresses, as a JSON list or comma-separated",
+        accepts=f"1 to {SES_MAX_RECIPIENTS} distinct email addresses, as a JSON list or separated by commas or "
+        "semicolons",
         meaning=f"Who gets the mail: 1 to {SES_MAX_RECIPIENTS} addresses, a JSON list in `cdk.json` or "
         "comma-separated with `-c`.",
     )
@@ -528,7 +581,8 @@ class Settings:
     alarm_emails: tuple[str, ...] = setting(
         (),
         parse=_addresses(0, MAX_ALARM_EMAILS),
-        accepts=f"0 to {MAX_ALARM_EMAILS} distinct email addresses, as a JSON list or comma-separated",
+        accepts=f"0 to {MAX_ALARM_EMAILS} distinct email addresses, as a JSON list or separated by commas or "
+        "semicolons",
         meaning=f"0 to {MAX_ALARM_EMAILS} addresses told about every alarm (ALARM and OK) and every bounce or "
         "complaint: a JSON list in `cdk.json` or comma-separated with `-c`. The stack creates one encrypted SNS "
         "topic with an email subscription per address; each address must click the confirmation link SNS mails it.",

@@ -87,7 +87,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize(cdk_json_context(), tmp_path_factory.mktemp("cdk.out"))
 
 
-# A repository that may deploy, for the tests of the deployer stack (README, "Deploying from GitHub Actions").
+# A repository that may deploy, for the tests of the deployer stack (docs/github-actions.md).
 GITHUB_REPOSITORY = "octo-org/inbox-mailer"
 
 

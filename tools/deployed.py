@@ -17,7 +17,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
 
 from stacks.settings import SettingsError
-from tools import deploy_settings
+from tools import aws_problem, deploy_settings
 from tools.deploy_settings import UsageError
 
 if TYPE_CHECKING:
@@ -128,11 +128,7 @@ def run(main: Callable[[Sequence[str]], int], argv: Sequence[str] | None = None)
     except NoRegionError:
         return _fail('No AWS region: set one with `aws configure`, AWS_REGION, or ARGS="-c region=eu-west-1".')
     except ClientError as error:
-        details = error.response.get("Error", {})
-        return _fail(
-            f"AWS refused {error.operation_name}: {details.get('Code')}: {details.get('Message')} "
-            "(check the credentials' permissions and that they have not expired)."
-        )
+        return _fail(aws_problem.describe(error, needed_for="this tool") + ".")
     except BotoCoreError as error:
         return _fail(f"Could not reach AWS: {error}.")
     except KeyboardInterrupt:

@@ -6,7 +6,8 @@
   what was not sent yet is still in `UndeliverableEvents` and runs again next time.
 - A file that was already mailed is not mailed again: the function remembers every file it mailed.
 
-`--dry-run` (`make redrive DRY_RUN=1`) only counts and shows what would move.
+The two halves are independent: one denied or failing does not stop the other, and the exit code says that
+something failed. `--dry-run` only counts and shows what would move.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import ClientError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tools import aws_problem
 from tools.deployed import Clients, ToolError, argument_parser, run, stack_outputs, target_from
 
 if TYPE_CHECKING:
@@ -32,6 +35,10 @@ BATCH = 10
 REPLAY_VISIBILITY_SECONDS = 60
 MOVE_TASK_POLL_SECONDS = 2.0
 MOVE_TASK_DONE = ("COMPLETED", "CANCELLED", "FAILED")
+# The queues by their role, as the operator knows them; the names are in the stack's outputs.
+INBOX_QUEUE = "inbox queue"
+DEAD_LETTER_QUEUE = "dead-letter queue"
+UNDELIVERABLE_EVENTS = "undeliverable events"
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,21 @@ class Replayed:
     failed: dict[str, str]  # message id -> why SQS refused it
 
 
+@dataclass(frozen=True)
+class Half:
+    """One of the two independent parts of a redrive: the queue it empties and how."""
+
+    role: str
+    how: str
+    queue_name: str
+    # Moves everything of the queue back to the inbox queue; returns the line that says what it did.
+    run: Callable[[Queue], str]
+
+    @property
+    def label(self) -> str:
+        return f"{self.role} → {INBOX_QUEUE}"
+
+
 def main(
     argv: Sequence[str],
     *,
@@ -73,45 +95,69 @@ def main(
     console = console or Console()
     outputs = stack_outputs(clients, target.function_stack)
     try:
-        names = [outputs[key] for key in ("QueueName", "DeadLetterQueueName", "UndeliverableEventsQueueName")]
+        source, dead_letters, undeliverable = (
+            outputs[key] for key in ("QueueName", "DeadLetterQueueName", "UndeliverableEventsQueueName")
+        )
     except KeyError as missing:
         raise ToolError(
             f"The stack {target.function_stack} has no {missing} output: deploy the current version."
         ) from None
-    source, dead_letters, undeliverable = (Queue.named(clients.sqs, name) for name in names)
-
+    sqs = clients.sqs
+    halves = (
+        Half(
+            role=DEAD_LETTER_QUEUE,
+            how="SQS message move task",
+            queue_name=dead_letters,
+            run=lambda queue: move_dead_letters(sqs, queue, console=console, sleep=sleep),
+        ),
+        Half(
+            role=UNDELIVERABLE_EVENTS,
+            how="sent one by one, then deleted",
+            queue_name=undeliverable,
+            run=lambda queue: replay_all(sqs, queue, Queue.named(sqs, source), console=console),
+        ),
+    )
+    # Each failed half is one line of the error; the other half runs regardless.
+    problems: list[str] = []
     plan = Table(
         "from", "waiting", "to", "how", title="Redrive" + (" (dry run: nothing moves)" if arguments.dry_run else "")
     )
-    plan.add_row(dead_letters.name, str(dead_letters.waiting), source.name, "SQS message move task")
-    plan.add_row(undeliverable.name, str(undeliverable.waiting), source.name, "sent one by one, then deleted")
+    found: list[tuple[Half, Queue]] = []
+    for half in halves:
+        try:
+            queue = Queue.named(sqs, half.queue_name)
+        except ClientError as error:
+            problems.append(f"{half.label}: {aws_problem.describe(error, needed_for='this part')}")
+            plan.add_row(half.role, "?", INBOX_QUEUE, "[yellow]could not read the queue[/]")
+            continue
+        plan.add_row(half.role, str(queue.waiting), INBOX_QUEUE, half.how)
+        found.append((half, queue))
     console.print(plan)
-    if arguments.dry_run:
-        return 0
-
-    if dead_letters.waiting:
-        move_dead_letters(clients.sqs, dead_letters, console=console, sleep=sleep)
-    replayed = replay(clients.sqs, undeliverable, source, console=console)
-    console.print(f"{replayed.sent} undeliverable events sent to {source.name}.")
-    if replayed.failed:
-        reasons = "; ".join(sorted(set(replayed.failed.values())))
-        raise ToolError(
-            f"{len(replayed.failed)} events could not be sent ({reasons}); they are still in {undeliverable.name}: "
-            "fix the cause and run `make redrive` again."
-        )
+    if not arguments.dry_run:
+        for half, queue in found:
+            try:
+                console.print(half.run(queue))
+            except ClientError as error:
+                problems.append(f"{half.label}: {aws_problem.describe(error, needed_for='this part')}")
+            except ToolError as error:
+                problems.append(f"{half.label}: {error}")
+    if problems:
+        raise ToolError(" | ".join(problems))
     return 0
 
 
 def move_dead_letters(
     sqs: SQSClient, dead_letters: Queue, *, console: Console, sleep: Callable[[float], None] = time.sleep
-) -> None:
+) -> str:
     """Start (or follow a running) message move task back to the source queue and show it until it is done."""
+    if not dead_letters.waiting:
+        return f"The {DEAD_LETTER_QUEUE} is empty: nothing to move."
     running = sqs.list_message_move_tasks(SourceArn=dead_letters.arn, MaxResults=1).get("Results", [])
     if not (running and running[0]["Status"] == "RUNNING"):
         # Without a destination SQS moves every message back to the queue it came from.
         sqs.start_message_move_task(SourceArn=dead_letters.arn)
     with _progress(console) as progress:
-        bar = progress.add_task(f"{dead_letters.name} -> source queue", total=dead_letters.waiting or None)
+        bar = progress.add_task(f"{DEAD_LETTER_QUEUE} → {INBOX_QUEUE}", total=dead_letters.waiting or None)
         while True:
             (task,) = sqs.list_message_move_tasks(SourceArn=dead_letters.arn, MaxResults=1)["Results"]
             progress.update(
@@ -124,10 +170,22 @@ def move_dead_letters(
             sleep(MOVE_TASK_POLL_SECONDS)
     if task["Status"] != "COMPLETED":
         raise ToolError(
-            f"The move of {dead_letters.name} ended {task['Status']}: {task.get('FailureReason', 'no reason given')}; "
+            f"the move ended {task['Status']}: {task.get('FailureReason', 'no reason given')}; "
             "the messages not moved are still there. Run `make redrive` again."
         )
-    console.print(f"{task.get('ApproximateNumberOfMessagesMoved', 0)} messages moved back from {dead_letters.name}.")
+    return f"{task.get('ApproximateNumberOfMessagesMoved', 0)} messages moved back from the {DEAD_LETTER_QUEUE}."
+
+
+def replay_all(sqs: SQSClient, undeliverable: Queue, source: Queue, *, console: Console) -> str:
+    """`replay`, as one line on success and one error naming what is left when SQS refused some events."""
+    replayed = replay(sqs, undeliverable, source, console=console)
+    if replayed.failed:
+        reasons = "; ".join(sorted(set(replayed.failed.values())))
+        raise ToolError(
+            f"{replayed.sent} sent, {len(replayed.failed)} could not be sent ({reasons}); they are still in the "
+            f"{UNDELIVERABLE_EVENTS} queue: fix the cause and run `make redrive` again."
+        )
+    return f"{replayed.sent} undeliverable event{'' if replayed.sent == 1 else 's'} sent to the {INBOX_QUEUE}."
 
 
 def replay(sqs: SQSClient, undeliverable: Queue, source: Queue, *, console: Console) -> Replayed:
@@ -135,7 +193,7 @@ def replay(sqs: SQSClient, undeliverable: Queue, source: Queue, *, console: Cons
     sent = 0
     failed: dict[str, str] = {}
     with _progress(console) as progress:
-        bar = progress.add_task(f"{undeliverable.name} -> {source.name}", total=undeliverable.waiting or None)
+        bar = progress.add_task(f"{UNDELIVERABLE_EVENTS} → {INBOX_QUEUE}", total=undeliverable.waiting or None)
         while True:
             messages = sqs.receive_message(
                 QueueUrl=undeliverable.url,
@@ -167,9 +225,10 @@ def replay(sqs: SQSClient, undeliverable: Queue, source: Queue, *, console: Cons
 
 
 def _progress(console: Console) -> Progress:
+    # The bar takes whatever the label, the count and the time leave of the width.
     return Progress(
         TextColumn("{task.description}"),
-        BarColumn(),
+        BarColumn(bar_width=None),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,

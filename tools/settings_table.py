@@ -1,8 +1,8 @@
-"""The README's settings table, rendered from each setting's one declaration in `stacks/settings.py`.
+"""The settings table of docs/settings.md, rendered from each setting's one declaration in `stacks/settings.py`.
 
-`make settings-table` (`python -m tools.settings_table`) rewrites the table under "## Settings" in README.md after
-a setting is added or its default or meaning changes; nothing else in the README changes. A test fails while the
-README's table is not the one rendered here.
+`make settings-table` (`python -m tools.settings_table`) rewrites the table under "## Every setting" in
+docs/settings.md after a setting is added or its default or meaning changes; nothing else in the file changes. A
+test fails while the file's table is not the one rendered here.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 from stacks.settings import Setting, Settings
 
-README = Path(__file__).resolve().parent.parent / "README.md"
-SECTION = "## Settings"
+DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
+SECTION = "## Every setting"
 HEADER = "| Key | Default | Meaning |\n|---|---|---|\n"
 
 
@@ -30,27 +30,27 @@ def render() -> str:
     return HEADER + "".join(rows)
 
 
-def table_in(readme: str) -> str:
-    lines = readme.splitlines(keepends=True)
+def table_in(document: str) -> str:
+    lines = document.splitlines(keepends=True)
     start, end = _table_lines(lines)
     return "".join(lines[start:end])
 
 
-def with_table(readme: str, table: str) -> str:
-    """The README with its settings table replaced by `table`."""
-    lines = readme.splitlines(keepends=True)
+def with_table(document: str, table: str) -> str:
+    """The document with its settings table replaced by `table`."""
+    lines = document.splitlines(keepends=True)
     start, end = _table_lines(lines)
     return "".join([*lines[:start], table, *lines[end:]])
 
 
-def main(readme: Path = README) -> int:
-    text = readme.read_text(encoding="utf-8")
+def main(document: Path = DOCUMENT) -> int:
+    text = document.read_text(encoding="utf-8")
     updated = with_table(text, render())
     if updated == text:
-        print(f"{readme.name}: the settings table is current")
+        print(f"{document.name}: the settings table is current")
     else:
-        readme.write_text(updated, encoding="utf-8")
-        print(f"{readme.name}: the settings table was rewritten from stacks/settings.py")
+        document.write_text(updated, encoding="utf-8")
+        print(f"{document.name}: the settings table was rewritten from stacks/settings.py")
     return 0
 
 
@@ -67,12 +67,12 @@ def _table_lines(lines: list[str]) -> tuple[int, int]:
     """The first run of table lines ('|') in the section, as [start, end) line numbers."""
     section = next((n for n, line in enumerate(lines) if line.rstrip("\n") == SECTION), None)
     if section is None:
-        raise ValueError(f"README has no '{SECTION}' section")
+        raise ValueError(f"{DOCUMENT.name} has no '{SECTION}' section")
     start = section + 1
     while start < len(lines) and not lines[start].startswith(("|", "## ")):
         start += 1
     if start == len(lines) or not lines[start].startswith("|"):
-        raise ValueError(f"README has no table under '{SECTION}'")
+        raise ValueError(f"{DOCUMENT.name} has no table under '{SECTION}'")
     end = start
     while end < len(lines) and lines[end].startswith("|"):
         end += 1

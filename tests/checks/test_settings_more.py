@@ -29,8 +29,8 @@ MORE_BAD_VALUES: list[tuple[str, Any, str]] = [
     ("account", 123456789012, "12-digit"),
     ("account", "1234567890123", "12-digit"),
     ("account", "12345678901a", "12-digit"),
-    ("region", "EU-WEST-1", "region name"),
-    ("region", "eu-west", "region name"),
+    # A region near a known one gets a "did you mean" (tests/infra/test_list_and_region_settings.py).
+    ("region", "xx-nowhere-0", "region name"),
     ("region", 1, "region name"),
     ("repository_name", "inbox/", "lowercase"),
     ("repository_name", "inbox__mailer", "lowercase"),
@@ -51,7 +51,7 @@ MORE_BAD_VALUES: list[tuple[str, Any, str]] = [
     ("recipients", {"to": "ops@example.com"}, "email addresses"),
     ("recipients", ["ops@example.com", 5], "email addresses"),
     ("recipients", "Ops <ops@example.com>", "email addresses"),
-    ("recipients", "ops@example.com;dev@example.com", "email addresses"),
+    ("recipients", "ops@example.com dev@example.com", "email addresses"),
     ("memory_mib", "512MB", "from 128 to 10240"),
     ("memory_mib", "512.0", "from 128 to 10240"),
     ("memory_mib", -512, "from 128 to 10240"),
@@ -121,6 +121,7 @@ def _run_app(context: dict[str, Any], outdir: Path) -> subprocess.CompletedProce
             "error: Invalid setting 'memory_mib' = 64: expected a whole number of MiB from 128 to 10240.",
         ),
         ("recipients", "ops@example", "error: Invalid setting 'recipients' = 'ops@example': expected 1 to 50 "),
+        ("region", "eu-west-9", "error: Invalid setting 'region' = 'eu-west-9': did you mean 'eu-west-"),
         (
             "recipient",
             "ops@example.com",

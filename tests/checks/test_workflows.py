@@ -29,6 +29,7 @@ from stacks.deployer_stack import ROLE_ARN_VARIABLE
 from stacks.mailer import ARCHITECTURE
 from stacks.settings import _STAGE, Settings
 from tests.conftest import ROOT
+from tools.dev import APP_PACKAGES, CHECKOV_PACKAGES, DEV_PACKAGES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BAD_SCHEMA = FIXTURES / "bad-workflow-schema.yml"
@@ -38,6 +39,7 @@ DEPLOY = WORKFLOWS / "deploy.yml"
 # The expression both workflows' per-stage settings hang on: the dispatched stage, or the default one on push.
 STAGE_EXPRESSION = "${{ inputs.stage || 'dev' }}"
 Report = Callable[[str], None]
+INSTALLS = (APP_PACKAGES, DEV_PACKAGES, CHECKOV_PACKAGES)
 
 
 def _steps(workflow: dict[str, Any], job: str) -> list[dict[str, Any]]:
@@ -174,8 +176,8 @@ def test_ci_and_the_ci_script_run_the_readme_test_command(ci: dict[str, Any]) ->
 def test_ci_caches_pip_by_every_requirements_file_and_npm_by_the_lock_file(ci: dict[str, Any]) -> None:
     python = _step_using(ci, "test", "actions/setup-python")["with"]
     assert python["cache"] == "pip"
-    makefile = (ROOT / "Makefile").read_text()
-    installed = set(re.findall(r"-r (\S+\.txt)", makefile)) | {"requirements.txt", "lambda_image/requirements.txt"}
+    # Every file the runner installs from (tools/dev.py; requirements-dev.txt includes the image's).
+    installed = {source for install in INSTALLS for source in install.sources if source.endswith(".txt")}
     assert set(python["cache-dependency-path"].split()) == installed
     assert all((ROOT / path).is_file() for path in installed)
     assert _step_using(ci, "test", "actions/setup-node")["with"]["cache"] == "npm"

@@ -1,7 +1,7 @@
-"""The log lines operators are sent to: `make status` and the README's runbook read them, so their shape is a contract.
+"""The log lines operators are sent to: `make status` and docs/runbook.md read them, so their shape is a contract.
 
 - Every file that is not mailed now is logged once as a failure whose message matches `make status`'s filter
-  (`tools/status.py`), at ERROR when it will never succeed ("Mailing failed permanently", the README's words)
+  (`tools/status.py`), at ERROR when it will never succeed ("Mailing failed permanently", the runbook's words)
   and at WARNING when SQS will redeliver it, with a `reason` that names the error and the upload's key.
 - Every skipped upload is logged as "Upload skipped" with the metric that counts it as `skip_reason`.
 """
@@ -122,7 +122,7 @@ def test_a_file_that_is_not_mailed_is_logged_once_where_make_status_looks_with_i
     # THEN the record is failed, and exactly one failure line is logged, the one `make status` finds
     assert response == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
     [logged] = _failure_logs(logs)
-    # AND its level and `retryable` say whether it can succeed later, in the README's words when it cannot
+    # AND its level and `retryable` say whether it can succeed later, in the runbook's words when it cannot
     assert logged["retryable"] is failure.retryable
     assert logged["level"] == ("WARNING" if failure.retryable else "ERROR")
     assert ("permanently" in logged["message"]) is not failure.retryable
@@ -164,7 +164,7 @@ def test_a_file_deleted_before_it_was_mailed_is_logged_as_skipped_with_the_metri
     # WHEN it is handled
     response = function_module.handler(sqs_event(received), lambda_context)
 
-    # THEN it is acknowledged, not mailed, and logged once as skipped, with the reason the README names
+    # THEN it is acknowledged, not mailed, and logged once as skipped, with the reason docs/behaviour.md names
     assert response == {"batchItemFailures": []}
     assert inbox.sent_mail() == []
     [skipped] = [record for record in logs.records if record.get("message") == "Upload skipped"]

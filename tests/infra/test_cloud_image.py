@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -208,28 +209,33 @@ def test_the_buildspec_is_the_projects_own_and_builds_a_single_platform_manifest
     assert push == 'docker push "$REPOSITORY_URI:$IMAGE_TAG"'
 
 
-def _plan(outdir: Path) -> list[str]:
+def _plan(outdir: Path, *options: str) -> list[str]:
     shown = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "show_plan.py"), str(outdir)],
+        [sys.executable, str(ROOT / "tools" / "show_plan.py"), *options, str(outdir)],
         check=True,
         capture_output=True,
         text=True,
         timeout=60,
     )
-    return [line.strip() for line in shown.stdout.splitlines() if line.strip().startswith("image:")]
+    # One line per sentence: a wrapped line's continuation is indented further than its start.
+    lines = re.sub(r"\n {6}", " ", shown.stdout).splitlines()
+    return [line.strip() for line in lines if line.strip().startswith("the image:")]
 
 
 def test_the_plan_says_where_the_image_is_built_and_pushed(cloud: Synthesized, synthesized: Synthesized) -> None:
     tag = _build_properties(cloud)["ImageTag"]
     assert _plan(cloud.outdir) == [
-        "image: lambda_image built for linux/arm64 in AWS CodeBuild while this stack deploys, "
-        f"pushed to ECR repository inbox-mailer-dev as {tag}"
+        "the image: built for linux/arm64 in AWS CodeBuild while this stack deploys, "
+        "pushed to the repository inbox-mailer-dev"
     ]
-    (local,) = _plan(synthesized.outdir)
-    assert local.endswith(
-        "built for linux/arm64 by the local container engine before this stack deploys, "
-        "pushed to ECR repository inbox-mailer-dev"
-    )
+    assert _plan(cloud.outdir, "--detail") == [
+        "the image: built for linux/arm64 in AWS CodeBuild while this stack deploys, "
+        f"pushed to the repository inbox-mailer-dev as {tag}"
+    ]
+    assert _plan(synthesized.outdir) == [
+        "the image: built for linux/arm64 by the local container engine before this stack deploys, "
+        "pushed to the repository inbox-mailer-dev"
+    ]
 
 
 # No tag is pushed twice

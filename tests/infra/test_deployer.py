@@ -214,7 +214,7 @@ def test_the_outputs_say_where_the_role_arn_goes(synthesized_with_deployer: Synt
     output = deployer.find_outputs("DeployRoleArn")["DeployRoleArn"]
     assert output["Value"] == {"Fn::GetAtt": [role_id, "Arn"]}
     assert output["Description"] == f"Put into the variable {ROLE_ARN_VARIABLE} of the GitHub environment dev"
-    assert ROLE_ARN_VARIABLE in (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert ROLE_ARN_VARIABLE in (Path(__file__).resolve().parents[2] / "docs" / "github-actions.md").read_text()
 
 
 # Bad settings: one clear line naming the setting

@@ -2,7 +2,8 @@
 
 A rename of a construct id (or of a construct above it) changes the logical id; CloudFormation then creates a new
 resource and deletes the old one: files, messages in flight or "already mailed" markers are lost, or the deploy
-fails on a fixed name. README, "Renaming a stateful resource on purpose", says how to rename one deliberately.
+fails on a fixed name. docs/checks.md, "Renaming a stateful resource on purpose", says how to rename one
+deliberately.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from stacks.operations import (
     UNEXPECTED_SKIPS_PERIOD,
 )
 from tests.infra.conftest import ROOT, Synthesized, cdk_json_context, ses_arn, synthesize
+from tools.docs_check import anchors
 
 EMAILS = ["ops@example.com", "oncall@example.org"]
 TOPIC_ARN = "arn:aws:sns:eu-west-1:123456789012:ops-alarms"
@@ -192,14 +193,16 @@ def test_an_unreadable_file_alarms_on_its_first_occurrence_and_tells_the_topic(
     }
 
 
-def test_every_alarm_belongs_to_operations_and_names_a_runbook_section_of_the_readme(synthesized: Synthesized) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    sections = set(re.findall(r"^### Alarm `(\w+)`$", readme, flags=re.MULTILINE))
+def test_every_alarm_belongs_to_operations_and_links_its_section_of_the_runbook(synthesized: Synthesized) -> None:
+    runbook = (ROOT / "docs" / "runbook.md").read_text(encoding="utf-8")
+    sections = set(re.findall(r"^### Alarm `(\w+)`$", runbook, flags=re.MULTILINE))
     alarms = _alarms(synthesized)
     assert len(alarms) == len(_resources(synthesized, "AWS::CloudWatch::Alarm"))
     for name, props in alarms.items():
-        assert f"README, section 'Runbook', '{name}'" in props["AlarmDescription"]
-        assert name in sections, f"README has no runbook section for {name}"
+        link = re.search(r"What to do: docs/runbook\.md#(\S+)$", props["AlarmDescription"])
+        assert link, f"{name}: its description should end with a link into docs/runbook.md"
+        assert link.group(1) in anchors(runbook), f"{name}: docs/runbook.md has no heading #{link.group(1)}"
+        assert name in sections, f"docs/runbook.md has no section for {name}"
     assert sections == set(alarms)
 
 
@@ -379,8 +382,10 @@ def test_the_plan_says_when_alarms_notify_nobody(
     from tools import show_plan
 
     def plan(assembly: Path) -> list[str]:
-        show_plan.main(assembly)
-        return [line for line in capsys.readouterr().out.splitlines() if "alarms" in line]
+        show_plan.main([str(assembly)])
+        # One line per sentence: a wrapped line's continuation is indented further than its start.
+        text = re.sub(r"\n {6}", " ", capsys.readouterr().out)
+        return [line for line in text.splitlines() if "alarms notify" in line]
 
     (nobody,) = plan(synthesized.outdir)
     assert "notify nobody" in nobody
@@ -421,7 +426,7 @@ DESCRIPTIONS = {
 @pytest.mark.parametrize("name", sorted(DESCRIPTIONS))
 def test_each_alarm_says_what_happened_and_where_its_runbook_section_is(synthesized: Synthesized, name: str) -> None:
     description = _alarms(synthesized)[name]["AlarmDescription"]
-    assert description == f"{DESCRIPTIONS[name]} What to do: README, section 'Runbook', '{name}'."
+    assert description == f"{DESCRIPTIONS[name]} What to do: docs/runbook.md#alarm-{name.lower()}"
 
 
 def test_unexpected_skips_alarm_adds_both_skips_counting_a_missing_one_as_zero(synthesized: Synthesized) -> None:
@@ -631,7 +636,7 @@ def test_the_dashboard_is_named_per_stage_and_region_and_shows_the_last_day(synt
 def test_the_dashboard_opens_with_every_alarm_across_its_whole_width(synthesized: Synthesized) -> None:
     first = _dashboard(synthesized)["widgets"][0]
     assert (first["type"], first["width"], first["height"], first["x"], first["y"]) == ("alarm", 24, 3, 0, 0)
-    assert first["properties"]["title"] == "Alarms (runbook: README, 'Runbook')"
+    assert first["properties"]["title"] == "Alarms (runbook: docs/runbook.md)"
     operations = synthesized.stacks.function.operations
     assert first["properties"]["alarms"] == [
         f"GetAtt:{synthesized.logical_id(alarm)}.Arn" for alarm in operations.alarms.values()

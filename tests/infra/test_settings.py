@@ -188,14 +188,14 @@ RETENTION_ACCEPTED = "one of CloudWatch's retention periods: " + ", ".join(map(s
 TEXT_SETTINGS: dict[str, tuple[Any, str]] = {
     "stage": ("Prod", "1-20 lowercase letters, digits or '-', starting with a letter"),
     "account": ("12345", "a 12-digit AWS account id"),
-    "region": ("mars", "an AWS region name such as eu-west-1"),
+    "region": ("mars", "an AWS region name such as eu-west-1, one of the regions botocore knows"),
     "repository_name": (
         "A",
         "2-256 lowercase letters, digits and '/', '.', '_', '-' separators (ECR's rule)",
     ),
     "sender": ("x", "an email address such as mailer@example.com"),
     "sender_identity": ("other.example", "the sender address mailer@example.com or its domain example.com"),
-    "recipients": ([], "1 to 50 distinct email addresses, as a JSON list or comma-separated"),
+    "recipients": ([], "1 to 50 distinct email addresses, as a JSON list or separated by commas or semicolons"),
     "log_retention_days": (2, RETENTION_ACCEPTED),
     "removal_policy": ("keep", "retain or destroy"),
     "inbox_prefix": (
@@ -214,7 +214,7 @@ TEXT_SETTINGS: dict[str, tuple[Any, str]] = {
         "inspector",
         "basic (ECR's scan on push, free) or enhanced (Amazon Inspector, account-wide, billed per image)",
     ),
-    "alarm_emails": (3, "0 to 10 distinct email addresses, as a JSON list or comma-separated"),
+    "alarm_emails": (3, "0 to 10 distinct email addresses, as a JSON list or separated by commas or semicolons"),
     "alarm_topic_arn": (
         "x",
         "the ARN of a standard SNS topic, such as arn:aws:sns:eu-west-1:123456789012:ops-alarms",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, cast
 
 import boto3
@@ -24,7 +24,14 @@ UNDELIVERABLE = "inbox-mailer-dev-function-InboxUndeliverableEvents-ABC"
 LOG_GROUP = "inbox-mailer-dev-function-MailerLogGroup-ABC"
 FUNCTION = "inbox-mailer-dev-function-MailerFunction-ABC"
 REPOSITORY = "inbox-mailer-dev"
-ALARM = f"{STACK}-OperationsDeadLetterQueueAlarm-ABC"
+# CloudWatch's own wording, longer than the screen.
+ALARM_REASON = (
+    "Threshold Crossed: 1 out of the last 1 datapoints [3.0 (05/12/26 01:10:00)] was greater than or equal to "
+    "the threshold (1.0) (minimum 1 datapoint for OK -> ALARM transition)."
+)
+BUCKET = "inbox-mailer-dev-function-inboxbucket-abc"
+# CloudFormation's physical name for the stack's alarm: stack, logical id (with its hash), random suffix.
+ALARM = f"{STACK}-OperationsDeadLetterQueueAlarm1A2B3C4D-XYZ123"
 SINGLE_PLATFORM = "application/vnd.docker.distribution.manifest.v2+json"
 IMAGE_INDEX = "application/vnd.oci.image.index.v1+json"
 # SES GetAccount's SendQuota: a new account's sandbox, and a production account a day into sending.
@@ -32,17 +39,19 @@ SANDBOX_QUOTA = {"Max24HourSend": 200.0, "MaxSendRate": 1.0, "SentLast24Hours": 
 PRODUCTION_QUOTA = {"Max24HourSend": 50000.0, "MaxSendRate": 14.0, "SentLast24Hours": 1234.0}
 
 
-def moto_clients(*, sesv2: Any = None, sqs: Any = None) -> Clients:
-    return Clients(
+def moto_clients(**overrides: Any) -> Clients:
+    """moto's clients (SES v2 faked), with any of them replaced by the fake given under its field name."""
+    clients = Clients(
         cloudformation=boto3.client("cloudformation", region_name=REGION),
-        sqs=sqs or boto3.client("sqs", region_name=REGION),
+        sqs=boto3.client("sqs", region_name=REGION),
         cloudwatch=boto3.client("cloudwatch", region_name=REGION),
         logs=boto3.client("logs", region_name=REGION),
-        sesv2=sesv2 or cast(Any, FakeSesAccount()),
+        sesv2=cast(Any, FakeSesAccount()),
         lambda_=boto3.client("lambda", region_name=REGION),
         ecr=boto3.client("ecr", region_name=REGION),
         region=REGION,
     )
+    return replace(clients, **{name: fake for name, fake in overrides.items() if fake is not None})
 
 
 def _stack(name: str, outputs: dict[str, str]) -> None:
@@ -54,8 +63,11 @@ def _stack(name: str, outputs: dict[str, str]) -> None:
     boto3.client("cloudformation", region_name=REGION).create_stack(StackName=name, TemplateBody=json.dumps(template))
 
 
-def deploy(*, media_type: str = SINGLE_PLATFORM) -> dict[str, str]:
-    """What `make deploy` leaves behind, as far as the tools look: returns the queue URLs by name."""
+def deploy(*, media_type: str = SINGLE_PLATFORM, quiet: bool = False) -> dict[str, str]:
+    """What `make deploy` leaves behind, as far as the tools look: returns the queue URLs by name.
+
+    Twelve failures logged and one alarm in ALARM, or with `quiet` neither.
+    """
     sqs = boto3.client("sqs", region_name=REGION)
     urls = {}
     for name in (DEAD_LETTER_QUEUE, UNDELIVERABLE):
@@ -78,11 +90,11 @@ def deploy(*, media_type: str = SINGLE_PLATFORM) -> dict[str, str]:
             {
                 "level": "ERROR",
                 "message": "Mailing failed permanently",
-                "reason": f"MessageRejected: Email address is not verified ({n})",
+                "reason": failure_reason(n),
                 # The newest failed as a whole message (throttled too often): it names its uploads' keys.
                 **({"keys": [f"incoming/file-{n}.pdf"]} if n == 11 else {"key": f"incoming/file-{n}.pdf"}),
             }
-            for n in range(12)
+            for n in range(0 if quiet else 12)
         ),
     ]
     logs.put_log_events(
@@ -94,9 +106,12 @@ def deploy(*, media_type: str = SINGLE_PLATFORM) -> dict[str, str]:
     )
 
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-    for name in (ALARM, f"{STACK}-OperationsQueueAgeAlarm-ABC"):
+    for name, runbook in ((ALARM, "DeadLetterQueue"), (f"{STACK}-OperationsQueueAgeAlarm5E6F7A8B-XYZ", "QueueAge")):
         cloudwatch.put_metric_alarm(
             AlarmName=name,
+            # The stack's wording (stacks/operations.py, not imported: it loads the CDK): the runbook section is
+            # the last quoted name.
+            AlarmDescription=f"Files wait. What to do: docs/runbook.md, '{runbook}'.",
             Namespace="AWS/SQS",
             MetricName="ApproximateNumberOfMessagesVisible",
             Statistic="Maximum",
@@ -105,7 +120,8 @@ def deploy(*, media_type: str = SINGLE_PLATFORM) -> dict[str, str]:
             Threshold=1,
             ComparisonOperator="GreaterThanOrEqualToThreshold",
         )
-    cloudwatch.set_alarm_state(AlarmName=ALARM, StateValue="ALARM", StateReason="Threshold Crossed: 3 files")
+    if not quiet:
+        cloudwatch.set_alarm_state(AlarmName=ALARM, StateValue="ALARM", StateReason=ALARM_REASON)
 
     ecr = boto3.client("ecr", region_name=REGION)
     repository_uri = ecr.create_repository(repositoryName=REPOSITORY)["repository"]["repositoryUri"]
@@ -126,11 +142,23 @@ def deploy(*, media_type: str = SINGLE_PLATFORM) -> dict[str, str]:
             "UndeliverableEventsQueueName": UNDELIVERABLE,
             "FunctionName": FUNCTION,
             "LogGroupName": LOG_GROUP,
-            "DashboardUrl": "https://us-east-1.console.aws.amazon.com/cloudwatch/home#dashboards/dashboard/x",
+            "InboxBucketName": BUCKET,
+            "DashboardUrl": f"https://{REGION}.console.aws.amazon.com/cloudwatch/home?region={REGION}"
+            f"#dashboards/dashboard/inbox-mailer-dev-{REGION}",
         },
     )
     _stack(REGISTRY_STACK, {"RepositoryUri": repository_uri})
     return urls
+
+
+def failure_reason(n: int) -> str:
+    """A failure's reason as the mailer logs it: SES's message whole, far wider than a screen."""
+    return (
+        f"MessageRejected ({n}): Email address is not verified. The following identities failed the check in region "
+        "US-EAST-1: mailer@example.com, ops@example.com. Verify the sender identity in SES, or move the account out "
+        "of the sandbox; every recipient must be verified while it is in the sandbox, and the file stays in the "
+        "dead-letter queue until then."
+    )
 
 
 def event_body(key: str) -> str:
@@ -227,3 +255,42 @@ class MoveTaskSqs:
 
     def _dead_letter_url(self, arn: str) -> str:
         return self.real.get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]
+
+
+# AWS's documented answer to a call the identity's policies do not allow.
+DENIED_MESSAGE = (
+    "User: arn:aws:sts::123456789012:assumed-role/operator/me is not authorized to perform: {action} "
+    "because no identity-based policy allows the {action} action"
+)
+
+
+@dataclass
+class Refusing:
+    """A client whose `method` answers with AWS's error `code` and HTTP `status` (a denial, throttling, a 5xx).
+
+    The error is built the way botocore builds it from AWS's answer, at the boto3 boundary: moto grants
+    everything and never throttles. `action` puts AWS's denial message in, naming the IAM action.
+    """
+
+    real: Any
+    method: str
+    code: str = "AccessDenied"
+    status: int = 403
+    action: str | None = None
+    # The answer's message as given, e.g. an emulator's HTML page, instead of AWS's denial.
+    message: str | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name != self.method:
+            return getattr(self.real, name)
+        operation = "".join(part.title() for part in name.split("_"))
+        message = self.message or (DENIED_MESSAGE.format(action=self.action) if self.action else "")
+
+        def refuse(**_: Any) -> Any:
+            answer = {
+                "Error": {"Code": self.code, "Message": message},
+                "ResponseMetadata": {"HTTPStatusCode": self.status},
+            }
+            raise ClientError(cast(Any, answer), operation)
+
+        return refuse

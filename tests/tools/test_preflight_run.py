@@ -133,21 +133,7 @@ def _make(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
     )  # fmt: skip
 
 
-def _recipe(output: str) -> list[str]:
-    return [line.strip() for line in output.splitlines() if line.startswith(("cdk ", "python -m tools.preflight"))]
-
-
-def test_make_deploy_synthesizes_checks_then_deploys_with_the_same_args() -> None:
-    result = _make("-n", "deploy", "ARGS=-c stage=prod")
-    assert _recipe(result.stdout) == [
-        "cdk synth --quiet -c stage=prod",
-        "python -m tools.preflight -c stage=prod",
-        "cdk deploy --all -c stage=prod",
-    ]
-
-
-def test_make_deploy_preflight_0_deploys_without_the_preflight() -> None:
-    assert _recipe(_make("-n", "deploy", "PREFLIGHT=0").stdout) == ["cdk deploy --all"]
+# What make deploy runs (the preflight first, PREFLIGHT=0 skips it) is in tests/tools/test_make.py.
 
 
 @pytest.fixture
@@ -200,10 +186,10 @@ def test_make_deploy_preflight_0_goes_straight_to_the_deploy(fake_cdk: tuple[Pat
     assert log.read_text().splitlines() == ["deploy --all"]
 
 
-# --- README --------------------------------------------------------------------------------------------------
+# --- docs/preflight.md ------------------------------------------------------------------------------------
 
 
-def test_the_readme_shows_real_runs(
+def test_the_preflight_doc_shows_real_runs(
     session: boto3.Session, synthesized: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN the app as cdk.json configures it, a healthy engine found as `docker` on PATH, and a new account (moto)
@@ -214,12 +200,12 @@ def test_the_readme_shows_real_runs(
     _, new_account = run(synthesized.settings, session, synthesized.outdir, docker)
     make_ready(session, synthesized.settings, synthesized.outdir)
     _, ready = run(synthesized.settings, session, synthesized.outdir, docker)
-    # THEN both outputs appear in the README word for word
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    # THEN both outputs appear in docs/preflight.md word for word
+    document = (ROOT / "docs" / "preflight.md").read_text(encoding="utf-8")
     header = "Preflight of stage dev (cdk.out):"
     for lines in (new_account, ready):
         block = "\n".join([header, *lines])
-        assert block in readme, f"README.md should show this run:\n{block}"
+        assert block in document, f"docs/preflight.md should show this run:\n{block}"
 
 
 def test_a_read_the_credentials_may_not_make_fails_that_check_with_the_reason(

@@ -1,11 +1,15 @@
-"""`make redrive` against moto: both queues, the dry run, an interrupted run, and events SQS refuses.
+"""`make redrive` against moto: both queues, the dry run, an interrupted run, events SQS refuses, and each half
+denied or failing while the other still runs.
 
 moto has no StartMessageMoveTask or ListMessageMoveTasks: those two calls go to a fake at the boto3 boundary
-(`MoveTaskSqs` in tests/tools/support.py) that moves the messages in moto as the real task would.
+(`MoveTaskSqs` in tests/tools/support.py) that moves the messages in moto as the real task would. Denials,
+throttling and 5xx answers are AWS's documented errors raised at the same boundary (`Refusing`).
 """
 
 from __future__ import annotations
 
+import itertools
+import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -18,6 +22,7 @@ from tests.tools.support import (
     QUEUE,
     UNDELIVERABLE,
     MoveTaskSqs,
+    Refusing,
     bodies,
     counts,
     event_body,
@@ -51,33 +56,38 @@ def test_dry_run_counts_both_queues_and_moves_nothing(deployed: dict[str, str], 
     # WHEN redrive runs with --dry-run
     assert _redrive(console, mover, "--dry-run") == 0
 
-    # THEN it shows what would move where, and nothing moved
+    # THEN it shows what would move where, the queues by their role, and nothing moved
     screen = console.export_text()
     assert "dry run" in screen
-    assert DEAD_LETTER_QUEUE in screen
-    assert UNDELIVERABLE in screen
-    assert QUEUE in screen
+    assert re.search(r"dead-letter queue\W+3\W+inbox queue\W+SQS message move task", screen)
+    assert re.search(r"undeliverable events\W+12\W+inbox queue\W+sent one by one", screen)
     assert not mover.started
     assert (counts(sqs, deployed[DEAD_LETTER_QUEUE]), counts(sqs, deployed[UNDELIVERABLE])) == (3, 12)
     assert counts(sqs, deployed[QUEUE]) == 0
 
 
-def test_redrive_brings_both_queues_back_to_the_source_queue(deployed: dict[str, str], console: Console) -> None:
+def test_redrive_brings_both_queues_back_to_the_source_queue(deployed: dict[str, str]) -> None:
     # GIVEN 9 files in the dead-letter queue and 23 undeliverable events (more than two batches)
     sqs = moto_clients().sqs
     expected = _fill(sqs, deployed[DEAD_LETTER_QUEUE], [f"incoming/dlq-{n}" for n in range(9)])
     expected |= _fill(sqs, deployed[UNDELIVERABLE], [f"incoming/event-{n}" for n in range(23)])
     mover = MoveTaskSqs(sqs, deployed[QUEUE], per_poll=4)
 
-    # WHEN redrive runs
+    # WHEN redrive runs in an 80-column terminal
+    console = Console(width=80, record=True, force_terminal=False, color_system=None)
     assert _redrive(console, mover) == 0
+    lines = console.export_text().splitlines()
+    assert [line for line in lines if len(line) > 80] == []
 
     # THEN one move task was started for the dead-letter queue and followed to the end
     assert len(mover.started) == 1
     assert mover.started[0].endswith(f":{DEAD_LETTER_QUEUE}")
-    screen = console.export_text()
-    assert f"9 messages moved back from {DEAD_LETTER_QUEUE}" in screen
-    assert f"23 undeliverable events sent to {QUEUE}" in screen
+    # AND each half's line shows its short label, a bar, the count and the elapsed time within the 80 columns
+    assert any(re.fullmatch(r"dead-letter queue → inbox queue ━{20,} 9/9 \d:\d\d:\d\d", line) for line in lines)
+    assert any(re.fullmatch(r"undeliverable events → inbox queue ━{20,} 23/23 \d:\d\d:\d\d", line) for line in lines)
+    screen = "\n".join(lines)
+    assert "9 messages moved back from the dead-letter queue." in screen
+    assert "23 undeliverable events sent to the inbox queue." in screen
     # AND every message is on the source queue exactly once, and both dead-letter queues are empty
     on_queue = bodies(sqs, deployed[QUEUE])
     assert sorted(on_queue) == sorted(expected)
@@ -93,7 +103,7 @@ def test_a_failed_move_task_is_one_line(
 
     assert _redrive(console, mover) == 1
     (line,) = capsys.readouterr().err.splitlines()
-    assert line.startswith(f"error: The move of {DEAD_LETTER_QUEUE} ended FAILED: AccessDenied on the source queue")
+    assert line.startswith("error: dead-letter queue → inbox queue: the move ended FAILED: AccessDenied on the source")
 
 
 @dataclass
@@ -170,7 +180,63 @@ def test_an_event_sqs_refuses_stays_in_undeliverable_events(
     # WHEN redrive runs THEN it fails with one line saying the event is still there
     assert _redrive(console, RefusingSqs(sqs, refused)) == 1
     (line,) = capsys.readouterr().err.splitlines()
-    assert line.startswith("error: 1 events could not be sent (InternalError: try again); they are still in")
+    assert line.startswith(
+        "error: undeliverable events → inbox queue: 4 sent, 1 could not be sent (InternalError: try again); "
+        "they are still in the undeliverable events queue"
+    )
     # AND the refused event was not deleted, the others are on the source queue
     assert sorted(bodies(sqs, deployed[QUEUE])) == sorted(expected - {refused})
     assert counts(sqs, deployed[UNDELIVERABLE]) == 1
+
+
+# Each half's outcome: done, denied, or AWS failing (moto's own server answers ListMessageMoveTasks with a bare 500).
+DEAD_LETTER_OUTCOMES: dict[str, dict[str, Any] | None] = {
+    "moved": None,
+    "denied": {"method": "list_message_move_tasks", "action": "sqs:ListMessageMoveTasks"},
+    "5xx": {"method": "list_message_move_tasks", "code": "500", "status": 500},
+}
+REPLAY_OUTCOMES: dict[str, dict[str, Any] | None] = {
+    "replayed": None,
+    "denied": {"method": "receive_message", "action": "sqs:ReceiveMessage"},
+    "throttled": {"method": "send_message_batch", "code": "ThrottlingException", "status": 400},
+}
+EXPECTED_LINES = {
+    "denied": r"not allowed: {action} — the credentials need it for this part",
+    "5xx": r"AWS had a problem \(500\), try again",
+    "throttled": r"AWS had a problem \(ThrottlingException\), try again",
+}
+
+
+@pytest.mark.parametrize(("dead_letters", "events"), list(itertools.product(DEAD_LETTER_OUTCOMES, REPLAY_OUTCOMES)))
+def test_the_two_halves_are_independent(
+    deployed: dict[str, str], console: Console, capsys: pytest.CaptureFixture[str], dead_letters: str, events: str
+) -> None:
+    # GIVEN files in both queues, and each half either allowed, denied, or failed by AWS
+    sqs = moto_clients().sqs
+    dead = _fill(sqs, deployed[DEAD_LETTER_QUEUE], [f"incoming/dlq-{n}" for n in range(3)])
+    undeliverable = _fill(sqs, deployed[UNDELIVERABLE], [f"incoming/event-{n}" for n in range(4)])
+    client: Any = MoveTaskSqs(sqs, deployed[QUEUE])
+    for outcome in (DEAD_LETTER_OUTCOMES[dead_letters], REPLAY_OUTCOMES[events]):
+        if outcome:
+            client = Refusing(client, **outcome)
+
+    # WHEN redrive runs
+    code = _redrive(console, client)
+
+    # THEN each half that could run did its whole work, whatever the other did
+    on_queue = set(bodies(sqs, deployed[QUEUE]))
+    assert (dead <= on_queue) == (dead_letters == "moved")
+    assert (undeliverable <= on_queue) == (events == "replayed")
+    # AND the exit code says whether anything failed, with one line naming each failed half and why
+    halves = {
+        "dead-letter queue": (dead_letters, DEAD_LETTER_OUTCOMES[dead_letters]),
+        "undeliverable events": (events, REPLAY_OUTCOMES[events]),
+    }
+    failed = {role: (name, outcome) for role, (name, outcome) in halves.items() if outcome}
+    assert code == (1 if failed else 0)
+    err = capsys.readouterr().err
+    for role, (name, outcome) in failed.items():
+        expected = EXPECTED_LINES[name].format(action=outcome.get("action", ""))
+        assert re.search(rf"{role} → inbox queue: {expected}", err), err
+    assert "permission" not in err
+    assert len(err.splitlines()) == (1 if failed else 0)

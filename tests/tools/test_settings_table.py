@@ -1,4 +1,4 @@
-"""The README's settings table is the one the declarations render; regenerating it touches nothing else."""
+"""The settings table of docs/settings.md is the one the declarations render; regenerating it touches nothing else."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tools import settings_table
 
 STALE = """# App
 
-## Settings
+## Every setting
 
 Some words, kept.
 
@@ -39,9 +39,9 @@ def _rows(table: str) -> dict[str, tuple[str, str]]:
     return rows
 
 
-def test_the_readme_settings_table_is_the_one_the_declarations_render() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert settings_table.table_in(readme) == settings_table.render(), "run `make settings-table`"
+def test_the_settings_table_in_the_docs_is_the_one_the_declarations_render() -> None:
+    document = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
+    assert settings_table.table_in(document) == settings_table.render(), "run `make settings-table`"
 
 
 def test_every_setting_has_one_row_in_declared_order_with_its_meaning() -> None:
@@ -69,8 +69,8 @@ def test_a_default_is_shown_as_a_user_would_write_it(key: str, shown: str) -> No
 
 
 def test_regenerating_replaces_the_settings_table_and_nothing_else(tmp_path: Path) -> None:
-    # GIVEN a README whose settings table is stale, with text around it and another table after it
-    readme = tmp_path / "README.md"
+    # GIVEN a document whose settings table is stale, with text around it and another table after it
+    readme = tmp_path / "settings.md"
     readme.write_text(STALE, encoding="utf-8")
 
     # WHEN the table is regenerated
@@ -87,8 +87,8 @@ def test_regenerating_replaces_the_settings_table_and_nothing_else(tmp_path: Pat
     assert readme.read_text(encoding="utf-8") == text
 
 
-def test_a_readme_without_the_table_is_refused_rather_than_written() -> None:
-    with pytest.raises(ValueError, match="no table under '## Settings'"):
-        settings_table.with_table("# App\n\n## Settings\n\nNo table.\n\n## Next\n\n| a |\n", "| b |\n")
-    with pytest.raises(ValueError, match="no '## Settings' section"):
+def test_a_document_without_the_table_is_refused_rather_than_written() -> None:
+    with pytest.raises(ValueError, match="no table under '## Every setting'"):
+        settings_table.with_table("# App\n\n## Every setting\n\nNo table.\n\n## Next\n\n| a |\n", "| b |\n")
+    with pytest.raises(ValueError, match="no '## Every setting' section"):
         settings_table.table_in("# App\n")
