@@ -626,7 +626,7 @@ def scan_findings_message(repository_name: str) -> dict[str, Any]:
         "Scanned: <time> (<scanner>)",
         f"Scan results: https://<region>.console.aws.amazon.com/ecr/repositories/private/<account>/{repository_name}"
         "/_/image/<digest>/details?region=<region>",
-        "What to do: docs/images.md, 'Scan findings'. `make images` lists every image with its findings.",
+        "What to do: docs/images.md#scan-findings-what-to-do (`make images` lists every image with its findings).",
     ]
     return {
         "InputPathsMap": {

@@ -3,7 +3,8 @@
 Read-only; needs AWS credentials. For each image: its tags, when it was pushed, its size, whether it is live or
 protected by a rollback mark (stacks/registry.py), its scan findings, and whether the next lifecycle run expires
 it, as the lifecycle model predicts from the repository's own policy (tools/ecr_lifecycle.py). Below the table:
-the repository's storage and what it costs a month at ECR's price.
+the repository's storage and what it costs a month at ECR's price (from the reviewed price table of `make cost`,
+tools/cost/prices.csv, with its date and AWS page).
 
 `scan_rows` is the image section of `make status`: the live image's tags, scan status and findings.
 """
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
@@ -23,6 +25,8 @@ from rich.table import Table
 from stacks.live_image_handler.live_image import LIVE_TAG, LiveMarkError, is_mark, parse_image_uri
 from stacks.settings import SettingsError
 from tools import deploy_settings
+from tools.cost import prices
+from tools.cost.prices import Price
 from tools.deploy_settings import UsageError
 from tools.deployed import Clients, ToolError, argument_parser, run, target_from
 from tools.ecr_lifecycle import Image, PolicyError, Rule, expired_by, parse_policy
@@ -30,12 +34,12 @@ from tools.ecr_lifecycle import Image, PolicyError, Rule, expired_by, parse_poli
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
 
-# ECR's price for private repository storage: USD 0.10 per GB-month, us-east-1, on the Amazon ECR pricing page
-# (aws.amazon.com/ecr/pricing/) as read in March 2026. Other regions differ a little; check the page for yours.
-STORAGE_USD_PER_GB_MONTH = 0.10
-STORAGE_PRICE_AS_OF = "March 2026, us-east-1"
 # AWS bills storage in binary gigabytes.
 GB = 1024**3
+# ECR's price for private storage comes from the project's one reviewed price table (tools/cost/prices.csv), with the
+# date it was read and its AWS page; a region the table does not list is priced at this one's, and says so.
+PRICE_ITEM = "ecr.storage"
+FALLBACK_REGION = "us-east-1"
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
 ALERTING = ("CRITICAL", "HIGH")
 
@@ -135,11 +139,22 @@ def lifecycle_of(ecr: ECRClient, repository: str) -> list[Rule] | None:
         ) from None
 
 
-def monthly_cost(size_bytes: int) -> float:
-    return size_bytes / GB * STORAGE_USD_PER_GB_MONTH
+def storage_price(region: str) -> tuple[Price, str]:
+    """ECR's storage price for `region` and how to say where it comes from."""
+    table = prices.load()
+    price = table.find(region, PRICE_ITEM)
+    if price is not None:
+        return price, f"{region}, read on {price.read_on} from {price.source}"
+    fallback = table.find(FALLBACK_REGION, PRICE_ITEM)
+    assert fallback is not None, f"tools/cost/prices.csv has no {PRICE_ITEM} price for {FALLBACK_REGION}"
+    return fallback, f"{FALLBACK_REGION}'s, the table lists no price for {region}; read on {fallback.read_on}"
 
 
-def show(ecr: ECRClient, repository: str, console: Console, *, now: datetime | None = None) -> None:
+def monthly_cost(size_bytes: int, price: Price) -> Decimal:
+    return Decimal(size_bytes) / GB * price.per_unit
+
+
+def show(ecr: ECRClient, repository: str, console: Console, *, region: str, now: datetime | None = None) -> None:
     now = now or datetime.now(UTC)
     images = read_images(ecr, repository)
     rules = lifecycle_of(ecr, repository)
@@ -163,10 +178,11 @@ def show(ecr: ECRClient, repository: str, console: Console, *, now: datetime | N
         table.add_row("(no images)", "", "", "", "", "")
     console.print(table)
     total = sum(image.size_bytes for image in images)
+    price, said = storage_price(region)
     console.print(
-        f"{len(images)} images, {total / GB:.3f} GB: at most USD {monthly_cost(total):.2f} a month at "
-        f"USD {STORAGE_USD_PER_GB_MONTH:.2f} per GB-month ({STORAGE_PRICE_AS_OF}; images share layers, which ECR "
-        "stores once, so the bill is often lower)."
+        f"{len(images)} images, {total / GB:.3f} GB: at most USD {monthly_cost(total, price):.2f} a month at "
+        f"USD {price.per_unit:.2f} per GB-month ({said}). Images share layers, which ECR stores once, so the bill "
+        "is often lower."
     )
     if rules is None:
         console.print(f"[yellow]{repository} has no lifecycle policy: nothing ever expires.[/]")
@@ -233,7 +249,7 @@ def main(argv: Sequence[str], *, clients: Clients | None = None, console: Consol
     argument_parser(__doc__ or "").parse_known_args(argv)
     target = target_from(argv)
     clients = clients or Clients.for_target(target)
-    show(clients.ecr, repository_name(argv), console or Console())
+    show(clients.ecr, repository_name(argv), console or Console(), region=clients.region)
     return 0
 
 

@@ -22,6 +22,7 @@ from moto.events.models import EventPattern
 
 from tests.conftest import ROOT
 from tests.infra.conftest import Synthesized
+from tools.docs_check import anchors
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
@@ -109,6 +110,10 @@ def test_exactly_the_scans_with_a_critical_or_high_finding_match(
     assert matches(event) == (critical > 0 or high > 0)
 
 
+def test_the_message_s_link_reaches_its_heading_in_the_docs() -> None:
+    assert "scan-findings-what-to-do" in anchors((ROOT / "docs" / "images.md").read_text(encoding="utf-8"))
+
+
 def test_the_rule_sends_to_the_alarm_topic(synthesized: Synthesized) -> None:
     (target,) = _rule(synthesized)["Targets"]
     assert target["Arn"] == {"Ref": synthesized.logical_id(synthesized.stacks.function.operations.topic)}
@@ -125,7 +130,7 @@ def test_the_message_is_plain_lines_with_repository_tags_counts_and_a_console_li
         "Scan results: https://eu-west-1.console.aws.amazon.com/ecr/repositories/private/123456789012/"
         "inbox-mailer-dev/_/image/sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234/details"
         "?region=eu-west-1",
-        "What to do: docs/images.md, 'Scan findings'. `make images` lists every image with its findings.",
+        "What to do: docs/images.md#scan-findings-what-to-do (`make images` lists every image with its findings).",
     ]
 
 

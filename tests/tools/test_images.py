@@ -22,6 +22,7 @@ from rich.console import Console
 
 from tests.tools.support import FUNCTION, REGION, moto_clients
 from tools import images
+from tools.cost import prices
 from tools.deployed import Clients, ToolError, run
 
 REPOSITORY = "inbox-mailer-dev"
@@ -135,7 +136,7 @@ def repository(mocked_aws: None) -> Any:
 
 
 def _show(console: Console, ecr: Any, *, days_later: float = 0) -> str:
-    images.show(ecr, REPOSITORY, console, now=datetime.now(UTC) + timedelta(days=days_later))
+    images.show(ecr, REPOSITORY, console, region=REGION, now=datetime.now(UTC) + timedelta(days=days_later))
     return console.export_text()
 
 
@@ -153,19 +154,23 @@ def test_images_lists_each_image_with_its_marks_findings_and_what_expires_next(
     assert "The next lifecycle run (ECR runs it within a day) expires 1 of these images." in text
 
 
-def test_images_prices_the_storage_with_the_dated_figure(repository: dict[str, str], console: Console) -> None:
+def test_images_prices_the_storage_with_the_reviewed_dated_price(repository: dict[str, str], console: Console) -> None:
     text = _show(console, boto3.client("ecr", region_name=REGION))
-    total = sum(
-        d["imageSizeInBytes"]
-        for d in boto3.client("ecr", region_name=REGION).describe_images(repositoryName=REPOSITORY)["imageDetails"]
+    details = boto3.client("ecr", region_name=REGION).describe_images(repositoryName=REPOSITORY)["imageDetails"]
+    total = sum(d["imageSizeInBytes"] for d in details)
+    price = prices.load().find(REGION, "ecr.storage")
+    assert price is not None
+    assert (
+        f"5 images, {total / 1024**3:.3f} GB: at most USD {total / 1024**3 * float(price.per_unit):.2f} a month" in text
     )
-    assert f"5 images, {total / 1024**3:.3f} GB: at most USD {total / 1024**3 * 0.10:.2f} a month" in text
-    assert "USD 0.10 per GB-month (March 2026, us-east-1;" in text
+    assert f"USD 0.10 per GB-month ({REGION}, read on {price.read_on} from https://aws.amazon.com/ecr/pricing/)" in text
 
 
-def test_the_storage_price_is_a_dated_figure_of_ecr_s_pricing_page() -> None:
-    assert images.STORAGE_USD_PER_GB_MONTH == 0.10
-    assert images.monthly_cost(10 * 1024**3) == pytest.approx(1.0)
+def test_a_region_the_price_table_does_not_list_is_priced_at_us_east_1_and_says_so() -> None:
+    price, said = images.storage_price("ap-southeast-7")
+    assert price.region == "us-east-1"
+    assert said.startswith("us-east-1's, the table lists no price for ap-southeast-7; read on ")
+    assert images.monthly_cost(10 * 1024**3, price) == 10 * price.per_unit
 
 
 def test_a_role_that_may_not_read_findings_still_lists_the_images(repository: dict[str, str], console: Console) -> None:
