@@ -24,7 +24,7 @@ from rich.table import Table
 
 from stacks.live_image_handler.live_image import LIVE_TAG, LiveMarkError, is_mark, parse_image_uri
 from stacks.settings import SettingsError
-from tools import deploy_settings
+from tools import aws_problem, deploy_settings
 from tools.cost import prices
 from tools.cost.prices import Price
 from tools.deploy_settings import UsageError
@@ -215,8 +215,7 @@ def scan_rows(clients: Clients, outputs: Mapping[str, str], repository: str) -> 
         _, image_id = parse_image_uri(code.get("ImageUri", "") or code.get("ResolvedImageUri", ""))
         (detail,) = clients.ecr.describe_images(repositoryName=repository, imageIds=[image_id])["imageDetails"]
     except ClientError as error:
-        details = error.response.get("Error", {})
-        return [("image scan", f"could not read: {details.get('Code')}: {details.get('Message')}")]
+        return [("image scan", f"could not read: {aws_problem.describe(error, needed_for='the image scan')}")]
     except LiveMarkError as error:
         return [("image scan", f"could not read: {error}")]
     tags = list(detail.get("imageTags", []))

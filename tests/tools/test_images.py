@@ -239,7 +239,18 @@ def test_status_gives_one_could_not_read_line_when_aws_refuses(mocked_aws: None)
     rows = images.scan_rows(clients, {"FunctionName": FUNCTION}, REPOSITORY)
     assert len(rows) == 1
     assert rows[0][0] == "image scan"
-    assert rows[0][1].startswith("could not read: ResourceNotFoundException")
+    assert rows[0][1].startswith("could not read: ")
+    assert FUNCTION in rows[0][1]
+
+
+def test_status_says_which_permission_a_role_lacks(repository: dict[str, str]) -> None:
+    clients = moto_clients()
+    _function_on(clients, repository["c"])
+    refusing = _Refusing(clients.ecr)
+    rows = images.scan_rows(_with_ecr(clients, refusing), {"FunctionName": FUNCTION}, REPOSITORY)
+    assert rows == [
+        ("image scan", "could not read: not allowed: ecr:DescribeImages — the credentials need it for the image scan")
+    ]
 
 
 def test_status_gives_one_line_for_a_stack_without_a_function_output(mocked_aws: None) -> None:
@@ -250,3 +261,16 @@ def test_status_gives_one_line_for_a_stack_without_a_function_output(mocked_aws:
 
 def _with_ecr(clients: Clients, ecr: Any) -> Clients:
     return Clients(**{**clients.__dict__, "ecr": ecr})
+
+
+class _Refusing:
+    """ECR's client for a role that may not describe images."""
+
+    def __init__(self, ecr: Any) -> None:
+        self._ecr = ecr
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ecr, name)
+
+    def describe_images(self, **_: Any) -> Any:
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "denied"}}, "DescribeImages")
