@@ -41,6 +41,7 @@ GB = 1024**3
 PRICE_ITEM = "ecr.storage"
 FALLBACK_REGION = "us-east-1"
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
+# The severities the scan rule mails about (stacks/operations.py, which imports the CDK: not imported here).
 ALERTING = ("CRITICAL", "HIGH")
 
 

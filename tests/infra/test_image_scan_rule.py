@@ -20,8 +20,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from moto.events.models import EventPattern
 
+from stacks.operations import ALERTING_SEVERITIES
 from tests.conftest import ROOT
 from tests.infra.conftest import Synthesized
+from tools import images
 from tools.docs_check import anchors
 
 ACCOUNT = "123456789012"
@@ -112,6 +114,10 @@ def test_exactly_the_scans_with_a_critical_or_high_finding_match(
 
 def test_the_message_s_link_reaches_its_heading_in_the_docs() -> None:
     assert "scan-findings-what-to-do" in anchors((ROOT / "docs" / "images.md").read_text(encoding="utf-8"))
+
+
+def test_make_images_highlights_the_severities_the_rule_mails_about() -> None:
+    assert images.ALERTING == ALERTING_SEVERITIES
 
 
 def test_the_rule_sends_to_the_alarm_topic(synthesized: Synthesized) -> None:
