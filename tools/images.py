@@ -40,6 +40,8 @@ GB = 1024**3
 # date it was read and its AWS page; a region the table does not list is priced at this one's, and says so.
 PRICE_ITEM = "ecr.storage"
 FALLBACK_REGION = "us-east-1"
+# Enough of a 64-digit content hash (after `cloud-`, for cloud builds) to tell the images apart.
+SHORT_TAG = 18
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
 # The severities the scan rule mails about (stacks/operations.py, which imports the CDK: not imported here).
 ALERTING = ("CRITICAL", "HIGH")
@@ -168,7 +170,7 @@ def show(ecr: ECRClient, repository: str, console: Console, *, region: str, now:
         findings = findings_of(ecr, repository, image.digest)
         rule = expiring.get(image.digest)
         table.add_row(
-            "\n".join(image.own_tags) or "(untagged)",
+            "\n".join(map(short_tag, image.own_tags)) or "(untagged)",
             image.pushed_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
             f"{image.size_bytes / 1024**2:.1f} MiB",
             _kept_because(image),
@@ -191,6 +193,11 @@ def show(ecr: ECRClient, repository: str, console: Console, *, region: str, now:
         console.print(f"The next lifecycle run (ECR runs it within a day) expires {len(expiring)} of these images.")
     else:
         console.print("The next lifecycle run expires nothing.")
+
+
+def short_tag(tag: str) -> str:
+    """A content-hash tag cut like a short commit hash, so that the table fits a terminal; other tags whole."""
+    return tag if len(tag) <= SHORT_TAG else f"{tag[: SHORT_TAG - 1]}…"
 
 
 def _kept_because(image: StoredImage) -> str:

@@ -274,3 +274,15 @@ class _Refusing:
 
     def describe_images(self, **_: Any) -> Any:
         raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "denied"}}, "DescribeImages")
+
+
+@pytest.mark.parametrize(
+    ("tag", "shown"),
+    [
+        ("d001343a3fbc47b5c80aff89fa88df8ad111a408e5681aebad0444efeb2c2e59", "d001343a3fbc47b5c…"),
+        ("cloud-8b2c8f2e2eb40e1c8f626b0fc9e9d04a634a1b49d7eb19b57554b23e0fcd796f", "cloud-8b2c8f2e2eb…"),
+        ("hash-a", "hash-a"),
+    ],
+)
+def test_long_content_hash_tags_are_cut_like_short_commit_hashes(tag: str, shown: str) -> None:
+    assert images.short_tag(tag) == shown
