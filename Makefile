@@ -111,7 +111,7 @@ demo:
 
 # USAGE holds the profile's flags (cdk would refuse them in ARGS): make cost USAGE="--files-per-day 1000".
 cost:
-	$(RUN) cost $(ARGS) $(USAGE)
+	$(RUN) cost $(ARGS) $(if $(USAGE),-- $(USAGE))
 
 # Keeps the venvs and node_modules; `make distclean` removes them too, and the next `make synth` starts over.
 clean:

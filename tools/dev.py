@@ -34,6 +34,9 @@ MAKE_PYTHON = "MAKE_PYTHON"
 
 # A word of a step that stands for the extra words of the command line (CDK options such as -c stage=prod).
 ARGS = "{args}"
+# A word that stands for the words after `--`: a tool's own options, which the CDK CLI must not see
+# (`py tools/dev.py cost -c stage=prod -- --files-per-day 1000`).
+TOOL_ARGS = "{tool-args}"
 # `make test` and `make bench` (bench/tests_time.py) run this same pytest command: one worker per core.
 PYTEST = ("python", "-m", "pytest", "-n", "auto")
 # The CDK prints this after a quiet synth of several stacks; the plan printed next says more.
@@ -105,7 +108,9 @@ COMMANDS = {
     "status": Command("app", (("python", "-m", "tools.status", ARGS),), "one screen of the deployed app"),
     "redrive": Command("app", (("python", "-m", "tools.redrive", ARGS),), "move failed files back (--dry-run)"),
     "demo": Command("demo", (SYNTH, ("python", "-m", "tools.demo", ARGS)), "see it work here, no AWS account"),
-    "cost": Command("app", (SYNTH, ("python", "-m", "tools.cost", ARGS)), "a month's cost (--files-per-day N ...)"),
+    "cost": Command(
+        "app", (SYNTH, ("python", "-m", "tools.cost", ARGS, TOOL_ARGS)), "a month's cost (-- --files-per-day N ...)"
+    ),
 }
 # Left behind by synth and the tests; `clean` removes these, `reset` the installed tools as well.
 BUILT = ("cdk.out", "bench/out", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".cache")
@@ -295,8 +300,21 @@ def step_env(root: Path, windows: bool | None = None) -> dict[str, str]:
     return env
 
 
-def expand(steps: tuple[tuple[str, ...], ...], words: list[str]) -> list[list[str]]:
-    return [[part for word in step for part in (words if word == ARGS else [word])] for step in steps]
+def expand(
+    steps: tuple[tuple[str, ...], ...], words: list[str], tool_words: tuple[str, ...] = ()
+) -> list[list[str]]:
+    given = {ARGS: list(words), TOOL_ARGS: list(tool_words)}
+    return [[part for word in step for part in given.get(word, [word])] for step in steps]
+
+
+def split_tool_words(name: str, words: list[str]) -> tuple[list[str], tuple[str, ...]]:
+    """CDK options before `--`, the tool's own after it; a command whose steps take no tool options refuses them."""
+    if "--" not in words:
+        return words, ()
+    at = words.index("--")
+    if not any(TOOL_ARGS in step for step in COMMANDS[name].steps):
+        raise SetupError(f"error: {name} takes no options after --; pass CDK options such as -c stage=prod alone")
+    return words[:at], tuple(words[at + 1 :])
 
 
 def _executable(root: Path, word: str, env: dict[str, str]) -> str:
@@ -456,16 +474,17 @@ def main(argv: list[str], root: Path = ROOT) -> int:
     words, skip_preflight = runner_options(words)
     steps = command.steps[len(PREFLIGHT) :] if name == "deploy" and skip_preflight else command.steps
     try:
+        words, tool_words = split_tool_words(name, words)
         stray = stray_word(words, name)
         if stray is not None:
             raise SetupError(stray)
         if show_only:
-            for step in expand(steps, words):
+            for step in expand(steps, words, tool_words):
                 print(shlex.join(step))
             return 0
         setup(root, command.needs)
         env = step_env(root)
-        for step in expand(steps, words):
+        for step in expand(steps, words, tool_words):
             code = run_step(root, step, env)
             if code != 0:
                 return code

@@ -63,6 +63,32 @@ def test_synth_runs_the_quiet_synth_then_the_plan() -> None:
     ]
 
 
+def test_cost_gives_the_usage_to_the_estimator_and_never_to_the_cdk_cli() -> None:
+    # GIVEN a stage for both steps and a usage profile for the estimator alone
+    steps = _steps("cost", "ARGS=-c stage=prod", "USAGE=--files-per-day 1000 --recipients-note x")
+
+    # THEN the synth sees only the CDK options, the estimator both
+    assert steps == [
+        "cdk synth --quiet -c stage=prod",
+        "python -m tools.cost -c stage=prod --files-per-day 1000 --recipients-note x",
+    ]
+    assert _steps("cost") == ["cdk synth --quiet", "python -m tools.cost"]
+
+
+@pytest.mark.parametrize("command", sorted(name for name, c in dev.COMMANDS.items() if dev.TOOL_ARGS not in str(c)))
+def test_a_command_without_a_tool_s_own_options_refuses_words_after_the_separator(command: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "tools/dev.py", "--print", command, "--", "--files-per-day", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"error: {command} takes no options after --; pass CDK options such as -c stage=prod alone"
+    )
+
+
 def test_status_gets_the_cdk_options_from_args() -> None:
     assert _steps("status", "ARGS=-c stage=prod --profile ops") == [
         "python -m tools.status -c stage=prod --profile ops"
