@@ -14,9 +14,11 @@ from aws_cdk import aws_ses as ses
 from constructs import Construct
 
 from stacks.cloud_image import CloudImageBuild
+from stacks.compliance import acknowledge
 from stacks.inbox import Inbox
 from stacks.mailer import ARCHITECTURE, IMAGE_DIRECTORY, Mailer, local_image
 from stacks.operations import Operations
+from stacks.registry_marks import LiveImageMark
 from stacks.removal import Removal, removal_for
 from stacks.settings import Settings
 
@@ -29,6 +31,7 @@ class FunctionStack(Stack):
         timeout = Duration.seconds(settings.timeout_seconds)
         self.inbox = Inbox(self, "Inbox", prefix=settings.inbox_prefix, consumer_timeout=timeout, removal=removal)
         self.cloud_image: CloudImageBuild | None = None
+        self._imported_repository: ecr.IRepository | None = None
         self.mailer = Mailer(
             self,
             "Mailer",
@@ -46,6 +49,21 @@ class FunctionStack(Stack):
             log_retention_days=settings.log_retention_days,
             removal=removal,
         )
+        acknowledge(
+            self.mailer.function,
+            checkov=["CKV_AWS_272"],
+            reason="Lambda code signing applies to functions deployed as .zip archives only, not to container images; "
+            "this function's code is an image whose tags in its own repository cannot be overwritten.",
+        )
+        self.live_mark = LiveImageMark(
+            self,
+            "LiveImageMark",
+            function=self.mailer.function,
+            repository=self._repository(settings),
+            rollback_images=settings.rollback_images,
+            log_retention_days=settings.log_retention_days,
+            removal=removal,
+        )
         self.operations = Operations(
             self,
             "Operations",
@@ -57,6 +75,7 @@ class FunctionStack(Stack):
             stage=settings.stage,
             alarm_emails=settings.alarm_emails,
             alarm_topic_arn=settings.alarm_topic_arn,
+            repository_name=settings.repository_name,
             removal=removal,
         )
         if settings.create_sender_identity:
@@ -69,6 +88,14 @@ class FunctionStack(Stack):
 
         self._outputs(settings.inbox_prefix)
 
+    def _repository(self, settings: Settings) -> ecr.IRepository:
+        """The registry stack's repository, by its fixed name: no export ties the two stacks together."""
+        if self._imported_repository is None:
+            self._imported_repository = ecr.Repository.from_repository_name(
+                self, "Repository", settings.repository_name
+            )
+        return self._imported_repository
+
     def _image(self, settings: Settings, removal: Removal) -> lambda_.DockerImageCode:
         """The function's image: built by `cdk deploy` on this machine, or by `CloudImageBuild` in CodeBuild."""
         if not settings.builds_in_the_cloud:
@@ -78,8 +105,7 @@ class FunctionStack(Stack):
             "CloudImage",
             directory=IMAGE_DIRECTORY,
             architecture=ARCHITECTURE,
-            # The registry stack's repository, by its fixed name: no export ties the two stacks together.
-            repository=ecr.Repository.from_repository_name(self, "Repository", settings.repository_name),
+            repository=self._repository(settings),
             log_retention_days=settings.log_retention_days,
             removal=removal,
         )

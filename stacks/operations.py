@@ -4,12 +4,17 @@ Every alarm sends ALARM and OK to one topic: a new, encrypted one with an email 
 `alarm_emails` address, or the existing `alarm_topic_arn`. Each alarm's description links its section of the
 runbook (docs/runbook.md). Thresholds are constants with their reason, or derived from the inputs they depend on
 (the queue's age from the inbox's visibility timeout).
+
+The topic also hears about the function's images: a scan of the image repository that finds CRITICAL or HIGH
+vulnerabilities sends it a readable message (`scan_findings_message`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
+import jsii
 from aws_cdk import ArnFormat, Aws, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
@@ -20,6 +25,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
 from inbox_mailer.contract import APP_NAME, METRICS_NAMESPACE, SERVICE_NAME, UNEXPECTED_SKIPS, Metric
@@ -59,6 +65,13 @@ SES_TOPIC_EVENTS = (ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAIN
 SES_DIMENSION = "ses:configuration-set"
 # The CloudWatch metric names SES uses for the events above, in the dashboard's order.
 SES_METRIC_NAMES = ("Send", "Delivery", "Bounce", "Complaint", "Reject", "DeliveryDelay")
+# Scan completions of both scanners: ECR's basic scan on push and Amazon Inspector's enhanced scanning. Both
+# events carry the repository's ARN in `resources` and the same detail fields (AWS's ECR EventBridge samples).
+SCAN_SOURCES = ("aws.ecr", "aws.inspector2")
+SCAN_DETAIL_TYPES = ("ECR Image Scan", "Inspector2 Scan")
+SCAN_COMPLETE = ("COMPLETE", "INITIAL_SCAN_COMPLETE")
+# The severities a person must hear about; the others wait for `make images`.
+ALERTING_SEVERITIES = ("CRITICAL", "HIGH")
 # Where an operator reads what to do; each alarm's description links its own heading there, '### Alarm `Name`'.
 RUNBOOK = "docs/runbook.md"
 WIDGET_WIDTH = 8
@@ -93,9 +106,14 @@ class Operations(Construct):
         stage: str,
         alarm_emails: tuple[str, ...],
         alarm_topic_arn: str | None,
+        repository_name: str,
         removal: Removal,
     ) -> None:
         super().__init__(scope, id_)
+        stack = Stack.of(self)
+        # A fixed name: the topic's key policy names the rule, and the rule's generated ARN would make a cycle.
+        self.scan_rule_name = f"{APP_NAME}-{stage}-image-scan-findings"
+        self.scan_rule_arn = stack.format_arn(service="events", resource="rule", resource_name=self.scan_rule_name)
         if alarm_emails and alarm_topic_arn:
             raise ValueError("Alarms go to the addresses of a new topic or to an existing topic, not both")
         configuration_set_name = configuration_set.configuration_set_name
@@ -107,6 +125,7 @@ class Operations(Construct):
             removal=removal,
         )
         self._count_and_report_mail_events(configuration_set)
+        self.scan_rule = self._scan_findings_rule(repository_name)
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         self.queue_age_threshold = Duration.seconds(inbox.visibility_timeout.to_seconds() * QUEUE_AGE_RETRY_CYCLES)
         self._queue_alarms(inbox)
@@ -159,6 +178,7 @@ class Operations(Construct):
                 "ses.amazonaws.com",
                 stack.format_arn(service="ses", resource="configuration-set", resource_name=configuration_set_name),
             ),
+            "ImageScanFindings": ("events.amazonaws.com", self.scan_rule_arn),
         }
         topic = sns.Topic(
             self,
@@ -240,6 +260,53 @@ class Operations(Construct):
             destination=ses.EventDestination.sns_topic(self.topic),
             events=list(SES_TOPIC_EVENTS),
         )
+
+    def _scan_findings_rule(self, repository_name: str) -> events.Rule:
+        """Tell the topic's people when a scan of this repository's image finds CRITICAL or HIGH vulnerabilities."""
+        stack = Stack.of(self)
+        repository_arn = stack.format_arn(service="ecr", resource="repository", resource_name=repository_name)
+        rule = events.Rule(
+            self,
+            "ImageScanFindingsRule",
+            rule_name=self.scan_rule_name,
+            description=f"A scan of an image in {repository_name} found CRITICAL or HIGH vulnerabilities",
+            event_pattern=events.EventPattern(
+                source=list(SCAN_SOURCES),
+                detail_type=list(SCAN_DETAIL_TYPES),
+                resources=[repository_arn],
+                detail={
+                    "scan-status": list(SCAN_COMPLETE),
+                    # A severity without findings is absent from the counts, which no numeric filter matches.
+                    "finding-severity-counts": {
+                        "$or": [{severity: [{"numeric": [">", 0]}]} for severity in ALERTING_SEVERITIES]
+                    },
+                },
+            ),
+        )
+        rule.add_target(_Topic(self.topic))
+        # CDK's SNS target would grant every rule of every account; this statement grants this rule only.
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="ImageScanFindingsRuleOfThisAccount",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": self.scan_rule_arn},
+                },
+            )
+        )
+        # CDK's texts for a target are JSON strings, which SNS would mail with their quotes and escapes.
+        cfn_rule: events.CfnRule = rule.node.default_child  # type: ignore[assignment]
+        cfn_rule.add_property_override("Targets.0.InputTransformer", scan_findings_message(repository_name))
+        acknowledge(
+            rule,
+            nag=["Serverless-EventBusDLQ"],
+            reason="A scan notice that cannot reach the topic loses no data: the findings stay on the image in ECR, "
+            "and make status and make images show them; a dead-letter queue would hold notices nobody reads.",
+        )
+        return rule
 
     def _queue_alarms(self, inbox: Inbox) -> None:
         """Files or events waiting in a dead-letter queue, and uploads waiting too long in the queue."""
@@ -531,3 +598,45 @@ def _graph(
 
 def _line(label: str, value: float) -> cloudwatch.HorizontalAnnotation:
     return cloudwatch.HorizontalAnnotation(value=value, label=label, color=cloudwatch.Color.RED)
+
+
+@jsii.implements(events.IRuleTarget)
+class _Topic:
+    """The alarm topic as a rule's target, with no grant of its own (the topic's policy names the rule)."""
+
+    def __init__(self, topic: sns.ITopic) -> None:
+        self.topic = topic
+
+    def bind(self, rule: IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
+        return events.RuleTargetConfig(arn=self.topic.topic_arn)
+
+
+def scan_findings_message(repository_name: str) -> dict[str, Any]:
+    """The input transformer of the scan rule: plain lines a person reads, with the numbers and where to look.
+
+    Plain text, not JSON: EventBridge then inserts each value as it is (a text as text, the tags and the counts
+    as JSON), and SNS mails the lines as they are. The counts come as the scanners give them: only the
+    severities that have findings. The link opens the image's page in the ECR console, its findings included.
+    """
+    lines = [
+        f"A vulnerability scan found CRITICAL or HIGH findings in an image of the ECR repository {repository_name}.",
+        "Tags: <tags>",
+        "Digest: <digest>",
+        "Findings by severity: <counts>",
+        "Scanned: <time> (<scanner>)",
+        f"Scan results: https://<region>.console.aws.amazon.com/ecr/repositories/private/<account>/{repository_name}"
+        "/_/image/<digest>/details?region=<region>",
+        "What to do: docs/images.md#scan-findings-what-to-do (`make images` lists every image with its findings).",
+    ]
+    return {
+        "InputPathsMap": {
+            "tags": "$.detail.image-tags",
+            "digest": "$.detail.image-digest",
+            "counts": "$.detail.finding-severity-counts",
+            "time": "$.time",
+            "scanner": "$.detail-type",
+            "region": "$.region",
+            "account": "$.account",
+        },
+        "InputTemplate": "\n".join(lines),
+    }

@@ -8,6 +8,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from stacks.compliance import acknowledge
+from stacks.live_image_handler.live_image import LIVE_TAG, ROLLBACK_TAG_PREFIX
 from stacks.removal import Removal
 
 # What `cdk deploy` does with the publishing role: check the repository and the image, then push layers.
@@ -25,6 +26,47 @@ PUSH_ACTIONS = (
 # What Lambda needs to pull the function's image at create and update time.
 LAMBDA_PULL_ACTIONS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 UNTAGGED_IMAGE_DAYS = 1
+# The marks the function stack moves on every deploy (stacks/live_image_handler/live_image.py).
+MARK_PATTERNS = (LIVE_TAG, f"{ROLLBACK_TAG_PREFIX}*")
+
+
+def lifecycle_rules(*, images_to_keep: int, rollback_images: int) -> list[ecr.LifecycleRule]:
+    """The repository's rules: the marked images first, so that no rule after them may expire one.
+
+    ECR never lets a rule expire an image that a rule of higher priority selected (tools/ecr_lifecycle.py), and
+    the count rules never expire anything a deploy marked: there is one `live` tag and `rollback_images`
+    rollback tags. The last rule then keeps the newest `images_to_keep` tagged images; it counts the marked ones
+    among them, so that the repository holds at most `images_to_keep` tagged images beyond the marked ones.
+    """
+    return [
+        ecr.LifecycleRule(
+            rule_priority=1,
+            description="Never expire the image the function runs (tag live, moved by every deploy)",
+            tag_status=ecr.TagStatus.TAGGED,
+            tag_pattern_list=[LIVE_TAG],
+            max_image_count=1,
+        ),
+        ecr.LifecycleRule(
+            rule_priority=2,
+            description=f"Never expire the {rollback_images} images live before it (tags {ROLLBACK_TAG_PREFIX}1..)",
+            tag_status=ecr.TagStatus.TAGGED,
+            tag_pattern_list=[f"{ROLLBACK_TAG_PREFIX}*"],
+            max_image_count=rollback_images,
+        ),
+        ecr.LifecycleRule(
+            rule_priority=3,
+            description=f"Expire untagged images (leftover layers of failed pushes) after {UNTAGGED_IMAGE_DAYS} day",
+            tag_status=ecr.TagStatus.UNTAGGED,
+            max_image_age=Duration.days(UNTAGGED_IMAGE_DAYS),
+        ),
+        ecr.LifecycleRule(
+            rule_priority=4,
+            description=f"Keep the newest {images_to_keep} tagged images; marked ones count among them and stay",
+            tag_status=ecr.TagStatus.TAGGED,
+            tag_pattern_list=["*"],
+            max_image_count=images_to_keep,
+        ),
+    ]
 
 
 def publishing_role_name(app_name: str, stage: str, region: str) -> str:
@@ -33,7 +75,7 @@ def publishing_role_name(app_name: str, stage: str, region: str) -> str:
 
 
 class Registry(Construct):
-    """A private ECR repository with scan on push, immutable tags and lifecycle rules.
+    """A private ECR repository with scan on push, immutable content tags, movable marks and lifecycle rules.
 
     `publishing_role_arn_for_assets` is the role ARN in the form the CDK CLI understands
     (`${AWS::AccountId}` placeholders), used to push the function's image during `cdk deploy`.
@@ -47,6 +89,8 @@ class Registry(Construct):
         repository_name: str,
         publishing_role_name: str,
         images_to_keep: int,
+        rollback_images: int,
+        enhanced_scanning: bool,
         removal: Removal,
     ) -> None:
         super().__init__(scope, id_)
@@ -56,26 +100,23 @@ class Registry(Construct):
             "Repository",
             repository_name=repository_name,
             image_scan_on_push=True,
-            image_tag_mutability=ecr.TagMutability.IMMUTABLE,
+            # Content-hash tags never move; only the marks the deploy keeps on the live image and those before it.
+            image_tag_mutability=ecr.TagMutability.IMMUTABLE_WITH_EXCLUSION,
+            image_tag_mutability_exclusion_filters=[
+                ecr.ImageTagMutabilityExclusionFilter.wildcard(pattern) for pattern in MARK_PATTERNS
+            ],
             encryption=ecr.RepositoryEncryption.AES_256,
             removal_policy=removal.policy,
             empty_on_delete=removal.empty_repository,
-            lifecycle_rules=[
-                ecr.LifecycleRule(
-                    rule_priority=1,
-                    description=f"Expire untagged images (leftover layers of failed pushes) after "
-                    f"{UNTAGGED_IMAGE_DAYS} day",
-                    tag_status=ecr.TagStatus.UNTAGGED,
-                    max_image_age=Duration.days(UNTAGGED_IMAGE_DAYS),
-                ),
-                ecr.LifecycleRule(
-                    rule_priority=2,
-                    description=f"Keep the newest {images_to_keep} tagged images, enough to roll back",
-                    tag_status=ecr.TagStatus.TAGGED,
-                    tag_pattern_list=["*"],
-                    max_image_count=images_to_keep,
-                ),
-            ],
+            lifecycle_rules=lifecycle_rules(images_to_keep=images_to_keep, rollback_images=rollback_images),
+        )
+        if enhanced_scanning:
+            self.scanning = self._enhanced_scanning(repository_name)
+        acknowledge(
+            self.repository,
+            checkov=["CKV_AWS_51"],
+            reason="Every content-hash tag is immutable; only the live and rollback marks, which each deploy moves to "
+            "protect the running image from the lifecycle rules, are excluded from immutability by their pattern.",
         )
         acknowledge(
             self.repository,
@@ -126,4 +167,27 @@ class Registry(Construct):
             resource="role",
             resource_name=publishing_role_name,
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
+    def _enhanced_scanning(self, repository_name: str) -> ecr.CfnRegistryScanningConfiguration:
+        """Amazon Inspector's continuous scanning for this repository.
+
+        The configuration belongs to the whole registry (account and region): it replaces any other, and a
+        repository it does not name is no longer scanned at all. Removing it (the setting back to basic, or the
+        stack destroyed) returns the registry to basic scanning.
+        """
+        return ecr.CfnRegistryScanningConfiguration(
+            self,
+            "EnhancedScanning",
+            scan_type="ENHANCED",
+            rules=[
+                ecr.CfnRegistryScanningConfiguration.ScanningRuleProperty(
+                    scan_frequency="CONTINUOUS_SCAN",
+                    repository_filters=[
+                        ecr.CfnRegistryScanningConfiguration.RepositoryFilterProperty(
+                            filter=repository_name, filter_type="WILDCARD"
+                        )
+                    ],
+                )
+            ],
         )

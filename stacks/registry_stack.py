@@ -43,6 +43,8 @@ class RegistryStack(Stack):
             repository_name=settings.repository_name,
             publishing_role_name=publishing_role_name(APP_NAME, settings.stage, self.region),
             images_to_keep=settings.images_to_keep,
+            rollback_images=settings.rollback_images,
+            enhanced_scanning=settings.image_scanning == "enhanced",
             removal=removal_for(settings.removal_policy),
         )
         acknowledge(

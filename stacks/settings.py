@@ -432,6 +432,21 @@ class Settings:
         meaning=f"Tagged images the repository keeps (at least {MIN_IMAGES_TO_KEEP}, so a rollback always finds its "
         "image).",
     )
+    rollback_images: int = setting(
+        3,
+        # Each one is stored and billed; a deploy rarely goes back further than a few releases.
+        parse=_int_between(1, 20),
+        accepts="a whole number from 1 to 20",
+        meaning="Images live before the current one that the lifecycle never expires (tagged `rollback-1`..), on top "
+        "of the live image itself (tagged `live`) and of `images_to_keep` others.",
+    )
+    image_scanning: str = setting(
+        "basic",
+        parse=_one_of(("basic", "enhanced")),
+        accepts="basic (ECR's scan on push, free) or enhanced (Amazon Inspector, account-wide, billed per image)",
+        meaning="`basic`: ECR scans each image once on push, free. `enhanced`: Amazon Inspector scans continuously; it "
+        "is set for the whole account and region (every repository) and billed per image scanned (see docs/images.md).",
+    )
     sender: str = setting(
         "mailer@example.com",
         parse=_email,

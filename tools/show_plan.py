@@ -282,8 +282,13 @@ def _describe(resource: dict[str, Any], resources: dict[str, Any], purpose: str 
     kind = resource["Type"]
     details: list[str] = []
     if kind == "AWS::ECR::Repository":
+        mutability = str(props.get("ImageTagMutability", "MUTABLE"))
+        movable = [
+            f.get("ImageTagMutabilityExclusionFilterValue") for f in props.get("ImageTagMutabilityExclusionFilters", [])
+        ]
         details = [
-            f"tags {str(props.get('ImageTagMutability', 'MUTABLE')).lower()}",
+            f"tags {mutability.removesuffix('_WITH_EXCLUSION').lower()}"
+            + (f" but {', '.join(map(str, movable))}" if movable else ""),
             "scanned on push" if props.get("ImageScanningConfiguration", {}).get("ScanOnPush") else "not scanned",
         ]
         return f"the repository {props.get('RepositoryName', '')} ({'; '.join(details)})"

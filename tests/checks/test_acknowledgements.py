@@ -87,5 +87,5 @@ def test_a_finding_both_tools_raise_is_acknowledged_with_one_reason_in_both(synt
         skips = {skip["id"]: skip["comment"] for skip in resource["Metadata"]["checkov"]["skip"]}
         assert skips.get(SAME_FINDING[rule]) == reason, f"{rule} and {SAME_FINDING[rule]} on {construct.node.path}"
         pairs.append(rule)
-    # The access-log bucket and the mailer function.
-    assert sorted(pairs) == ["AwsSolutions-S1", "Serverless-LambdaDLQ"]
+    # The access-log bucket, the mailer function and the live mark's handler.
+    assert sorted(pairs) == ["AwsSolutions-S1", "Serverless-LambdaDLQ", "Serverless-LambdaDLQ"]

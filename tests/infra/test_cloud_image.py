@@ -172,7 +172,7 @@ def test_the_registry_repository_is_the_same_for_both_builds(cloud: Synthesized,
     cloud_repository = cloud.registry.find_resources("AWS::ECR::Repository")
     assert cloud_repository == local_repository
     (repository,) = cloud_repository.values()
-    assert repository["Properties"]["ImageTagMutability"] == "IMMUTABLE"
+    assert repository["Properties"]["ImageTagMutability"] == "IMMUTABLE_WITH_EXCLUSION"
     assert repository["Properties"]["ImageScanningConfiguration"] == {"ScanOnPush": True}
 
 
@@ -616,7 +616,7 @@ def test_build_log_has_retention_and_is_where_the_project_writes(cloud: Synthesi
     }
 
 
-def test_every_function_of_the_custom_resource_writes_to_the_handler_log_and_only_three_groups_exist(
+def test_every_function_of_the_custom_resource_writes_to_the_handler_log_and_only_four_groups_exist(
     cloud: Synthesized,
 ) -> None:
     build = _build(cloud)
@@ -636,7 +636,13 @@ def test_every_function_of_the_custom_resource_writes_to_the_handler_log_and_onl
         assert _resources(cloud)[logical_id]["Properties"]["LoggingConfig"]["ApplicationLogLevel"] == "INFO"
     # No group under a default name beside them (feature flag `useCdkManagedLogGroup`), no retention-less one.
     assert sorted(cloud.function.find_resources("AWS::Logs::LogGroup")) == sorted(
-        _id(cloud, g) for g in (build.build_log_group, build.handler_log_group, cloud.stacks.function.mailer.log_group)
+        _id(cloud, g)
+        for g in (
+            build.build_log_group,
+            build.handler_log_group,
+            cloud.stacks.function.mailer.log_group,
+            cloud.stacks.function.live_mark.log_group,
+        )
     )
 
 

@@ -163,7 +163,7 @@ def test_skipping_on_a_stack_or_on_a_construct_without_a_resource_is_refused() -
 def test_the_mailers_skips_reach_the_template_with_their_reasons(synthesized: Synthesized) -> None:
     function = synthesized.function_resource(synthesized.stacks.function.mailer.function)
     skips = function["Metadata"]["checkov"]["skip"]
-    assert [s["id"] for s in skips] == ["CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_115", "CKV_AWS_173"]
+    assert [s["id"] for s in skips] == ["CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_115", "CKV_AWS_173", "CKV_AWS_272"]
     assert all(len(s["comment"].split()) >= MIN_REASON_WORDS for s in skips)
 
 

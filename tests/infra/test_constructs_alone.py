@@ -145,7 +145,7 @@ def test_both_buckets_follow_the_removal_and_are_never_emptied_by_a_function(
     built.template.resource_count_is("Custom::S3AutoDeleteObjects", 0)
 
 
-# --- Registry: repository_name, publishing_role_name, images_to_keep, removal ---
+# --- Registry: repository_name, publishing_role_name, images_to_keep, rollback_images, enhanced_scanning, removal ---
 
 
 def _registry(images_to_keep: int, removal_policy: str) -> Alone[Registry]:
@@ -156,6 +156,8 @@ def _registry(images_to_keep: int, removal_policy: str) -> Alone[Registry]:
             repository_name="mailer-images",
             publishing_role_name="mailer-test-publishing-eu-west-1",
             images_to_keep=images_to_keep,
+            rollback_images=2,
+            enhanced_scanning=False,
             removal=removal_for(removal_policy),
         )
     )
@@ -181,11 +183,13 @@ def _lifecycle_rules(registry: Alone[Registry]) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize(("fixture", "kept"), [("registry", 7), ("destroyed_registry", 3)])
-def test_the_lifecycle_keeps_images_to_keep_tagged_images_and_expires_untagged_ones_first(
+def test_the_lifecycle_protects_the_marks_then_keeps_images_to_keep_tagged_images(
     request: pytest.FixtureRequest, fixture: str, kept: int
 ) -> None:
-    untagged, tagged = _lifecycle_rules(request.getfixturevalue(fixture))
-    assert (untagged["rulePriority"], tagged["rulePriority"]) == (1, 2)
+    live, rollback, untagged, tagged = _lifecycle_rules(request.getfixturevalue(fixture))
+    assert [r["rulePriority"] for r in (live, rollback, untagged, tagged)] == [1, 2, 3, 4]
+    assert (live["selection"]["tagPatternList"], live["selection"]["countNumber"]) == (["live"], 1)
+    assert (rollback["selection"]["tagPatternList"], rollback["selection"]["countNumber"]) == (["rollback-*"], 2)
     assert untagged["selection"] == {
         "tagStatus": "untagged",
         "countType": "sinceImagePushed",
@@ -405,6 +409,7 @@ def _build_operations(
         stage="prod",
         alarm_emails=alarm_emails,
         alarm_topic_arn=alarm_topic_arn,
+        repository_name="mailer-images",
         removal=removal_for("destroy"),
     )
 

@@ -15,9 +15,10 @@ from tests.infra.conftest import ROOT, Synthesized, ses_arn
 
 def _function(synthesized: Synthesized) -> dict[str, Any]:
     functions = synthesized.function.find_resources("AWS::Lambda::Function")
-    assert len(functions) == 1, "the stack has exactly one function: the mailer"
-    (resource,) = functions.values()
-    return dict(resource)
+    stack = synthesized.stacks.function
+    mailer, mark = synthesized.logical_id(stack.mailer.function), synthesized.logical_id(stack.live_mark.handler)
+    assert set(functions) == {mailer, mark}, "the stack's functions are the mailer and the live mark's handler"
+    return dict(functions[mailer])
 
 
 def _docker_image(synthesized: Synthesized) -> dict[str, Any]:
@@ -116,9 +117,13 @@ def test_function_role_is_its_own_trusted_by_lambda_without_managed_policies(syn
             }
         },
     )
-    assert len(roles) == 1
-    (role,) = roles.values()
-    assert "ManagedPolicyArns" not in role["Properties"]
+    stack = synthesized.stacks.function
+    mailer_role, mark_role = stack.mailer.role, stack.live_mark.handler.role
+    assert mark_role is not None
+    # Each function has its own role: the mailer's and the live mark handler's.
+    assert set(roles) == {synthesized.logical_id(mailer_role), synthesized.logical_id(mark_role)}
+    for role in roles.values():
+        assert "ManagedPolicyArns" not in role["Properties"]
     assert "Policies" not in role["Properties"]
     role_id = next(iter(roles))
     assert _function(synthesized)["Properties"]["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}

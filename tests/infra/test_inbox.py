@@ -78,12 +78,17 @@ def test_bucket_sends_events_to_eventbridge_natively_without_a_custom_resource(s
     props = _bucket(synthesized)["Properties"]
     assert props["NotificationConfiguration"] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
     assert synthesized.function.find_resources("Custom::S3BucketNotifications") == {}
-    # The only function in the stack is the mailer: no notifications handler was added.
-    assert len(synthesized.function.find_resources("AWS::Lambda::Function")) == 1
+    # The stack's functions are the mailer and the live mark's handler: no notifications handler was added.
+    functions = synthesized.function.find_resources("AWS::Lambda::Function")
+    stack = synthesized.stacks.function
+    assert set(functions) == {
+        synthesized.logical_id(stack.mailer.function),
+        synthesized.logical_id(stack.live_mark.handler),
+    }
 
 
 def test_rule_matches_objects_created_under_the_inbox_prefix_of_this_bucket(synthesized: Synthesized) -> None:
-    (rule,) = synthesized.function.find_resources("AWS::Events::Rule").values()
+    rule = synthesized.function_resource(synthesized.stacks.function.inbox.rule)
     assert rule["Properties"]["EventPattern"] == {
         "source": ["aws.s3"],
         "detail-type": ["Object Created"],
@@ -95,7 +100,7 @@ def test_rule_matches_objects_created_under_the_inbox_prefix_of_this_bucket(synt
 
 
 def test_handler_tests_route_uploads_with_the_same_rule_as_the_stack(synthesized: Synthesized) -> None:
-    (rule,) = synthesized.function.find_resources("AWS::Events::Rule").values()
+    rule = synthesized.function_resource(synthesized.stacks.function.inbox.rule)
     bucket_ref = {"Ref": synthesized.stacks.function.inbox.bucket_logical_id}
     assert rule["Properties"]["EventPattern"] == upload_rule_pattern(bucket_ref, synthesized.settings.inbox_prefix)
 
@@ -103,7 +108,7 @@ def test_handler_tests_route_uploads_with_the_same_rule_as_the_stack(synthesized
 def test_rule_target_is_the_queue_with_its_own_dead_letter_queue(synthesized: Synthesized) -> None:
     stack = synthesized.stacks.function
     inbox = stack.inbox
-    (rule,) = synthesized.function.find_resources("AWS::Events::Rule").values()
+    rule = synthesized.function_resource(synthesized.stacks.function.inbox.rule)
     (target,) = rule["Properties"]["Targets"]
     queue_id = synthesized.logical_id(inbox.queue)
     undeliverable_id = synthesized.logical_id(inbox.undeliverable_events)
@@ -291,7 +296,7 @@ def test_the_queue_keeps_a_message_four_days(synthesized: Synthesized) -> None:
 
 
 def test_eventbridge_retries_an_event_185_times_within_a_day_before_giving_it_up(synthesized: Synthesized) -> None:
-    (rule,) = synthesized.function.find_resources("AWS::Events::Rule").values()
+    rule = synthesized.function_resource(synthesized.stacks.function.inbox.rule)
     (target,) = rule["Properties"]["Targets"]
     assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
     assert rule["Properties"]["State"] == "ENABLED"

@@ -217,7 +217,7 @@ def test_the_topic_is_encrypted_with_a_rotated_key_that_cloudwatch_and_ses_may_u
         for s in key["KeyPolicy"]["Statement"]
         if isinstance(s.get("Principal"), dict) and "Service" in s["Principal"]
     }
-    assert set(services) == {"cloudwatch.amazonaws.com", "ses.amazonaws.com"}
+    assert set(services) == {"cloudwatch.amazonaws.com", "ses.amazonaws.com", "events.amazonaws.com"}
     for statement in services.values():
         assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
         assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
@@ -239,7 +239,7 @@ def test_the_topic_refuses_plain_http_and_accepts_only_this_accounts_alarms_and_
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert (deny["Principal"], deny["Action"], deny["Resource"]) == ("*", "sns:Publish", topic)
     allows = {s["Principal"]["Service"]: s for s in statements if s["Effect"] == "Allow"}
-    assert set(allows) == {"cloudwatch.amazonaws.com", "ses.amazonaws.com"}
+    assert set(allows) == {"cloudwatch.amazonaws.com", "ses.amazonaws.com", "events.amazonaws.com"}
     alarms = allows["cloudwatch.amazonaws.com"]
     assert (alarms["Action"], alarms["Resource"]) == ("sns:Publish", topic)
     assert alarms["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
@@ -462,6 +462,7 @@ def test_the_topic_key_lets_cloudwatch_alarms_and_this_configuration_set_use_it_
         None,
         "CloudWatchAlarmsOfThisAccountPublishToTheTopic",
         "SesEventsOfThisAccountPublishToTheTopic",
+        "ImageScanFindingsOfThisAccountPublishToTheTopic",
     }
     assert statements[None]["Action"] == "kms:*"  # The account's own administration of its key.
     ses = statements["SesEventsOfThisAccountPublishToTheTopic"]

@@ -109,7 +109,7 @@ def test_the_first_view_fits_an_80_column_console_and_keeps_logical_ids_and_asse
 def test_the_first_view_names_the_parts_in_a_readers_words(synthesized: Synthesized) -> None:
     shown = _unwrapped(_first_view(synthesized.outdir))
     for words in (
-        "the repository inbox-mailer-dev (tags immutable; scanned on push)",
+        "the repository inbox-mailer-dev (tags immutable but live, rollback-*; scanned on push)",
         "the bucket: upload files here",
         "the queue (keeps messages 4 days; to the dead-letter queue after 5 tries)",
         "the dead-letter queue (keeps messages 14 days): files that could not be mailed after every retry",

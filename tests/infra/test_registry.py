@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from aws_cdk.assertions import Match
 
-from tests.infra.conftest import Synthesized
+from tests.infra.conftest import Synthesized, cdk_json_context, synthesize
 
 # Stateful: a new logical id would create a new repository and orphan the old one with its images.
 REPOSITORY_LOGICAL_ID = "RegistryRepositoryC6C96DCD"
@@ -28,11 +29,18 @@ def test_repository_logical_id_is_pinned(synthesized: Synthesized) -> None:
     assert _repository(synthesized)["Type"] == "AWS::ECR::Repository"
 
 
-def test_repository_has_the_configured_name_scan_on_push_and_immutable_tags(synthesized: Synthesized) -> None:
+def test_repository_has_the_configured_name_scan_on_push_and_immutable_tags_but_the_marks(
+    synthesized: Synthesized,
+) -> None:
     props = _repository(synthesized)["Properties"]
     assert props["RepositoryName"] == synthesized.settings.repository_name == "inbox-mailer-dev"
     assert props["ImageScanningConfiguration"] == {"ScanOnPush": True}
-    assert props["ImageTagMutability"] == "IMMUTABLE"
+    # Content-hash tags never move; the live mark and the rollback marks do.
+    assert props["ImageTagMutability"] == "IMMUTABLE_WITH_EXCLUSION"
+    assert props["ImageTagMutabilityExclusionFilters"] == [
+        {"ImageTagMutabilityExclusionFilterType": "WILDCARD", "ImageTagMutabilityExclusionFilterValue": "live"},
+        {"ImageTagMutabilityExclusionFilterType": "WILDCARD", "ImageTagMutabilityExclusionFilterValue": "rollback-*"},
+    ]
 
 
 def test_repository_is_retained_on_delete_by_default(synthesized: Synthesized) -> None:
@@ -42,24 +50,41 @@ def test_repository_is_retained_on_delete_by_default(synthesized: Synthesized) -
     assert repository["Properties"]["EmptyOnDelete"] is False
 
 
+def test_the_marked_images_come_first_so_that_no_later_rule_expires_them(synthesized: Synthesized) -> None:
+    rules = _lifecycle_rules(synthesized)
+    assert [(r["rulePriority"], r["selection"]) for r in rules[:2]] == [
+        (1, {"tagStatus": "tagged", "tagPatternList": ["live"], "countType": "imageCountMoreThan", "countNumber": 1}),
+        (
+            2,
+            {
+                "tagStatus": "tagged",
+                "tagPatternList": ["rollback-*"],
+                "countType": "imageCountMoreThan",
+                "countNumber": synthesized.settings.rollback_images,
+            },
+        ),
+    ]
+    assert synthesized.settings.rollback_images == 3
+
+
 def test_untagged_images_expire_after_a_day(synthesized: Synthesized) -> None:
-    untagged = [r for r in _lifecycle_rules(synthesized) if r["selection"]["tagStatus"] == "untagged"]
-    assert [r["selection"] for r in untagged] == [
-        {"tagStatus": "untagged", "countType": "sinceImagePushed", "countNumber": 1, "countUnit": "days"}
-    ]
-    assert untagged[0]["action"] == {"type": "expire"}
+    (untagged,) = [r for r in _lifecycle_rules(synthesized) if r["selection"]["tagStatus"] == "untagged"]
+    assert untagged["selection"] == {
+        "tagStatus": "untagged",
+        "countType": "sinceImagePushed",
+        "countNumber": 1,
+        "countUnit": "days",
+    }
 
 
-def test_only_the_newest_tagged_images_are_kept(synthesized: Synthesized) -> None:
-    tagged = [r for r in _lifecycle_rules(synthesized) if r["selection"]["tagStatus"] == "tagged"]
-    assert [r["selection"] for r in tagged] == [
-        {
-            "tagStatus": "tagged",
-            "tagPatternList": ["*"],
-            "countType": "imageCountMoreThan",
-            "countNumber": synthesized.settings.images_to_keep,
-        }
-    ]
+def test_only_the_newest_tagged_images_are_kept_last(synthesized: Synthesized) -> None:
+    last = _lifecycle_rules(synthesized)[-1]
+    assert last["selection"] == {
+        "tagStatus": "tagged",
+        "tagPatternList": ["*"],
+        "countType": "imageCountMoreThan",
+        "countNumber": synthesized.settings.images_to_keep,
+    }
     assert synthesized.settings.images_to_keep == 10
 
 
@@ -148,15 +173,36 @@ def test_publishing_role_may_push_to_this_repository_only(synthesized: Synthesiz
     )
 
 
-def test_lifecycle_rules_run_untagged_first_and_say_why_they_expire_images(synthesized: Synthesized) -> None:
-    # ECR applies rules by priority: the untagged rule must not wait behind the count of tagged images.
+def test_lifecycle_rules_say_why_they_keep_or_expire_images(synthesized: Synthesized) -> None:
     rules = _lifecycle_rules(synthesized)
-    assert [(r["rulePriority"], r["selection"]["tagStatus"]) for r in rules] == [(1, "untagged"), (2, "tagged")]
+    assert [r["rulePriority"] for r in rules] == [1, 2, 3, 4]
     assert [r["description"] for r in rules] == [
+        "Never expire the image the function runs (tag live, moved by every deploy)",
+        "Never expire the 3 images live before it (tags rollback-1..)",
         "Expire untagged images (leftover layers of failed pushes) after 1 day",
-        "Keep the newest 10 tagged images, enough to roll back",
+        "Keep the newest 10 tagged images; marked ones count among them and stay",
     ]
-    assert [r["action"] for r in rules] == [{"type": "expire"}, {"type": "expire"}]
+    assert [r["action"] for r in rules] == [{"type": "expire"}] * 4
+
+
+def test_basic_scanning_leaves_the_registry_s_scanning_configuration_alone(synthesized: Synthesized) -> None:
+    assert synthesized.registry.find_resources("AWS::ECR::RegistryScanningConfiguration") == {}
+
+
+def test_enhanced_scanning_scans_this_repository_continuously(tmp_path_factory: pytest.TempPathFactory) -> None:
+    enhanced = synthesize(
+        cdk_json_context() | {"image_scanning": "enhanced", "stage": "scan"}, tmp_path_factory.mktemp("enhanced")
+    )
+    (configuration,) = enhanced.registry.find_resources("AWS::ECR::RegistryScanningConfiguration").values()
+    assert configuration["Properties"] == {
+        "ScanType": "ENHANCED",
+        "Rules": [
+            {
+                "ScanFrequency": "CONTINUOUS_SCAN",
+                "RepositoryFilters": [{"Filter": "inbox-mailer-scan", "FilterType": "WILDCARD"}],
+            }
+        ],
+    }
 
 
 def test_repository_is_encrypted_with_ecrs_own_aes_256_not_a_kms_key(synthesized: Synthesized) -> None:

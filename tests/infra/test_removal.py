@@ -50,6 +50,7 @@ def _following_the_setting(synthesized: Synthesized) -> dict[str, IConstruct]:
         "function log group": function.mailer.log_group,
         "image build log group": function.cloud_image.build_log_group,
         "image build handler log group": function.cloud_image.handler_log_group,
+        "live mark handler log group": function.live_mark.log_group,
         "alarm topic key": function.operations.node.find_child("AlarmTopicKey"),
     }
 

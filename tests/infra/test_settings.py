@@ -161,6 +161,7 @@ def test_the_smallest_memory_takes_the_default_message_limit() -> None:
 # key -> (smallest accepted, largest accepted, what the message says is accepted)
 NUMBER_LIMITS: dict[str, tuple[int, int, str]] = {
     "images_to_keep": (3, 1000, "a whole number from 3 (enough for a rollback) to 1000"),
+    "rollback_images": (1, 20, "a whole number from 1 to 20"),
     "memory_mib": (128, 10240, "a whole number of MiB from 128 to 10240"),
     "timeout_seconds": (1, 900, "a whole number of seconds from 1 to 900"),
     "max_message_bytes": (
@@ -209,6 +210,10 @@ TEXT_SETTINGS: dict[str, tuple[Any, str]] = {
     "github_subject_repository": ("x", "no value unless github_repository is set"),
     "github_oidc_provider_arn": ("x", "no value unless github_repository is set"),
     "image_build": ("x", "local (the container engine of the deploying machine) or cloud (AWS CodeBuild)"),
+    "image_scanning": (
+        "inspector",
+        "basic (ECR's scan on push, free) or enhanced (Amazon Inspector, account-wide, billed per image)",
+    ),
     "alarm_emails": (3, "0 to 10 distinct email addresses, as a JSON list or separated by commas or semicolons"),
     "alarm_topic_arn": (
         "x",
@@ -222,6 +227,8 @@ NON_DEFAULT_VALUES: dict[str, tuple[Any, Any]] = {
     "region": ("eu-west-1", "eu-west-1"),
     "repository_name": ("team/inbox", "team/inbox"),
     "images_to_keep": (25, 25),
+    "rollback_images": (5, 5),
+    "image_scanning": ("enhanced", "enhanced"),
     "sender": ("robot@example.org", "robot@example.org"),
     "sender_identity": ("mailer@example.com", "mailer@example.com"),
     "recipients": (["a@example.org", "b@example.org"], ("a@example.org", "b@example.org")),

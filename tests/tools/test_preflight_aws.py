@@ -8,9 +8,12 @@ import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any, cast
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
 from moto import mock_aws
 
 from stacks.settings import Settings
@@ -466,3 +469,62 @@ def test_every_aws_call_the_preflight_can_make_only_reads(
     assert set(canned.calls) == set(AWS_OPERATIONS)
     writes = [call for call in AWS_OPERATIONS if not READ_ONLY.match(call.partition(":")[2])]
     assert writes == []
+
+
+def _scan_answers(session: boto3.Session, answer: dict[str, Any] | None, code: str = "") -> None:
+    """DescribeImageScanFindings answered at the boto3 boundary: moto's scan is made up (MEDIUM 1 for any image)."""
+
+    def respond(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        if answer is None:
+            parsed = {"Error": {"Code": code, "Message": "refused"}, "ResponseMetadata": {"HTTPStatusCode": 400}}
+            return AWSResponse("https://canned", 400, HTTPHeaders(), None), parsed
+        return AWSResponse("https://canned", 200, HTTPHeaders(), None), {
+            **answer,
+            "ResponseMetadata": {"HTTPStatusCode": 200},
+        }
+
+    session.events.register("before-call.ecr.DescribeImageScanFindings", cast(Any, respond))
+
+
+def _pushed(session: boto3.Session, assembly: Assembly) -> None:
+    ecr = session.client("ecr")
+    ecr.create_repository(repositoryName="inbox-mailer-dev")
+    ecr.put_image(repositoryName="inbox-mailer-dev", imageManifest=json.dumps(SINGLE), imageTag=assembly.images[0].tag)
+
+
+REUSED = (
+    "this image is already in inbox-mailer-dev (application/vnd.docker.distribution.manifest.v2+json): "
+    "the deploy reuses it"
+)
+
+
+@pytest.mark.parametrize("critical", [1, 7])
+def test_a_pushed_image_with_critical_findings_warns_and_passes(
+    session: boto3.Session, assembly: Assembly, critical: int
+) -> None:
+    _pushed(session, assembly)
+    counts = {"CRITICAL": critical, "HIGH": 2}
+    _scan_answers(
+        session, {"imageScanStatus": {"status": "COMPLETE"}, "imageScanFindings": {"findingSeverityCounts": counts}}
+    )
+    assert check_image_tag(session, TARGET, assembly) == (
+        f"{REUSED}; [warning] its last scan found {critical} CRITICAL vulnerabilities; the deploy goes on and reuses "
+        "it (`make images` lists them; update the base image or the dependency in lambda_image/ for a new tag)"
+    )
+
+
+def test_high_findings_alone_do_not_warn_before_a_deploy(session: boto3.Session, assembly: Assembly) -> None:
+    _pushed(session, assembly)
+    counts = {"HIGH": 3, "MEDIUM": 1}
+    _scan_answers(
+        session, {"imageScanStatus": {"status": "COMPLETE"}, "imageScanFindings": {"findingSeverityCounts": counts}}
+    )
+    assert check_image_tag(session, TARGET, assembly) == REUSED
+
+
+def test_a_role_that_may_not_read_findings_is_told_and_passes(session: boto3.Session, assembly: Assembly) -> None:
+    _pushed(session, assembly)
+    _scan_answers(session, None, "AccessDeniedException")
+    assert check_image_tag(session, TARGET, assembly) == (
+        f"{REUSED}; its scan findings could not be read (AccessDeniedException)"
+    )

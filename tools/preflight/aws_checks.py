@@ -6,15 +6,19 @@ Each is given the session, the target and what it needs of the settings and the 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.exceptions import ClientError
 
 from stacks.settings import Settings
 from tools import ses_quota
-from tools.preflight.assembly import Assembly
+from tools.preflight.assembly import Assembly, ImageDestination
 from tools.preflight.results import CheckError, command, error_code
 from tools.preflight.target import Target
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecr import ECRClient
 
 # Every AWS call the preflight can make (target.py's credentials check too), as IAM names; all of them read
 # (tests/tools/test_preflight_aws.py).
@@ -29,6 +33,7 @@ AWS_OPERATIONS = (
     "ecr:DescribeRepositories",
     "cloudformation:DescribeStackResources",
     "ecr:DescribeImages",
+    "ecr:DescribeImageScanFindings",
 )
 # Lambda keeps this much of the account's concurrency unreserved (all of it on accounts smaller than this).
 LAMBDA_MINIMUM_UNRESERVED = 100
@@ -212,4 +217,26 @@ def check_image_tag(session: boto3.Session, target: Target, assembly: Assembly) 
                 f"delete that tag: {delete} (or change lambda_image/, which makes a new tag)",
             )
         found.append(f"this image is already in {image.repository} ({media_type}): the deploy reuses it")
+        found.extend(_critical_findings(ecr, image))
     return "; ".join(found)
+
+
+def _critical_findings(ecr: ECRClient, image: ImageDestination) -> list[str]:
+    """A warning, never a failure, when the tag about to be deployed was scanned with CRITICAL findings.
+
+    The deploy reuses the tag as it is; only a change to lambda_image/ (a newer base image or dependency) makes a
+    new one. An image not scanned yet passes silently; a role that may not read findings is said and passes.
+    """
+    try:
+        answer = ecr.describe_image_scan_findings(repositoryName=image.repository, imageId={"imageTag": image.tag})
+    except ClientError as error:
+        if error_code(error) == "ScanNotFoundException":
+            return []
+        return [f"its scan findings could not be read ({error_code(error)})"]
+    critical = int(answer.get("imageScanFindings", {}).get("findingSeverityCounts", {}).get("CRITICAL", 0))
+    if not critical:
+        return []
+    return [
+        f"[warning] its last scan found {critical} CRITICAL vulnerabilities; the deploy goes on and reuses it "
+        "(`make images` lists them; update the base image or the dependency in lambda_image/ for a new tag)"
+    ]
