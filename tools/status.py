@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 from tools import aws_problem, ses_quota
 from tools.deployed import Clients, Target, ToolError, argument_parser, run, stack_outputs, target_from
+from tools.images import scan_rows
 
 # Output name -> the queue's role, which is what the operator thinks in; `--full` adds the queue's name.
 QUEUE_OUTPUTS = {
@@ -312,7 +313,13 @@ def _image(look: Look) -> RenderableType:
     table.add_row(_label("image"), Text(uri if look.full else uri.removeprefix(f"{match['registry']}/")))
     if look.full and code.get("ResolvedImageUri"):
         table.add_row(_label("resolved to"), Text(code["ResolvedImageUri"]))
-    table.add_row(_label("media type"), Text(media_type))
+    if look.full or media_type in IMAGE_INDEX_TYPES:
+        table.add_row(_label("media type"), Text(media_type))
+    # The live mark and the scan's findings (tools/images.py, which `make images` shares); a missing mark always.
+    for label, value in scan_rows(look.clients, look.outputs, match["repository"]):
+        if label in ("live image",) or (label == "live mark" and value.startswith("yes") and not look.full):
+            continue
+        table.add_row(_label(label), Text.from_markup(value))
     return table
 
 

@@ -127,6 +127,8 @@ def deploy(*, media_type: str = SINGLE_PLATFORM, quiet: bool = False) -> dict[st
     repository_uri = ecr.create_repository(repositoryName=REPOSITORY)["repository"]["repositoryUri"]
     manifest = {"schemaVersion": 2, "mediaType": media_type, "config": {}, "layers": []}
     ecr.put_image(repositoryName=REPOSITORY, imageManifest=json.dumps(manifest), imageTag="abc123")
+    # The deploy's live mark on the image the function runs (stacks/registry_marks.py)
+    ecr.put_image(repositoryName=REPOSITORY, imageManifest=json.dumps(manifest), imageTag="live")
     role = boto3.client("iam", region_name=REGION).create_role(
         RoleName="mailer", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
     )["Role"]["Arn"]

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
+import boto3
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -29,8 +30,8 @@ from tests.tools.support import (
     QUEUE,
     REGION,
     REGISTRY_STACK,
+    REPOSITORY,
     SANDBOX_QUOTA,
-    SINGLE_PLATFORM,
     STACK,
     UNDELIVERABLE,
     FakeSesAccount,
@@ -123,7 +124,10 @@ def test_status_at_80_columns_names_alarms_by_runbook_queues_by_role_and_failure
     assert "Last 10 failed files" in screen
     # AND the SES account and the image
     assert re.search(rf"^SES{CELL}sandbox \(verified only\), sending enabled$", screen, re.MULTILINE)
-    assert re.search(rf"media type{CELL}{re.escape(SINGLE_PLATFORM)}", screen)
+    # AND the image as a single-platform one, its live mark kept quiet, its scan status shown
+    assert "a single-platform image, as Lambda needs" in screen
+    assert "live mark" not in screen
+    assert re.search(rf"scan{CELL}not scanned", screen)
     assert "a single-platform image, as Lambda needs" in screen
     # AND the footer names the flag that shows everything
     assert lines[-1] == status.FOOTER
@@ -334,6 +338,19 @@ def test_a_quota_missing_zero_or_unlimited_is_said_never_divided(
 ) -> None:
     rows = _ses_rows(send_quota, 50)
     assert {label: rows[label] for label in expected} == expected
+
+
+def test_status_says_when_the_live_image_lost_its_mark(mocked_aws: None, console: Console) -> None:
+    # GIVEN the function's image without the deploy's live mark (a deploy from before the mark existed)
+    deploy()
+    boto3.client("ecr", region_name=REGION).batch_delete_image(
+        repositoryName=REPOSITORY, imageIds=[{"imageTag": "live"}]
+    )
+
+    # WHEN status runs THEN the image section says the mark is missing and what marks it again
+    assert _status(console) == 0
+    screen = console.export_text()
+    assert re.search(rf"live mark{CELL}missing: `make deploy` once more marks it", screen)
 
 
 def test_status_flags_an_image_index_that_lambda_refuses(mocked_aws: None, console: Console) -> None:
