@@ -11,12 +11,12 @@ ARGS ?=
 # `make deploy` runs the preflight first; PREFLIGHT=0 skips it (docs/preflight.md).
 PREFLIGHT ?= 1
 
-.PHONY: help setup setup-dev distclean bootstrap synth test lint fuzz mutation bench checks diff-local reference diff preflight deploy destroy status redrive demo cost clean email-picture settings-table figures-table
+.PHONY: help setup setup-dev distclean bootstrap synth test lint fuzz mutation bench checks diff-local reference diff preflight deploy destroy status redrive demo cost images clean email-picture settings-table figures-table
 
 help:
 	@echo "make synth    set up, synthesize every stack offline and show what would be deployed"
 	@echo "make test     set up, lint, type-check and run the whole test suite (checks included)"
-	@echo "make fuzz     the property tests of the mailer with many more generated uploads (a few minutes)"
+	@echo "make fuzz     the property tests of the mailer and of the images' lifecycle with many more cases (minutes)"
 	@echo "make mutation  how many planted bugs the tests catch (mutmut); SAMPLE=N for N per target (docs/mutation.md)"
 	@echo "make checks   only the checks before deploy: cfn-lint, checkov, hadolint, image, IAM, cdk-nag, workflows"
 	@echo "make diff-local  compare a fresh synth with the reviewed templates in checks/reference (offline)"
@@ -29,6 +29,7 @@ help:
 	@echo "make destroy  delete the stacks (retained resources stay; README, "Destroying")"
 	@echo "make status   one screen of the deployed app: queues, alarms, last failures, SES, image (read-only)"
 	@echo "make redrive  move failed files back to the queue; make redrive DRY_RUN=1 only shows what would move"
+	@echo "make images   the registry's images: live and protected marks, scan findings, storage a month, what expires next"
 	@echo "make demo     see it work here first: the synthesized app in a local stand-in for AWS (docs/demo.md)"
 	@echo "make cost     a month's cost of the synthesized app for your uploads, offline; USAGE=\"--files-per-day 1000\""
 	@echo "make settings-table  rewrite docs/settings.md's table from the declarations in stacks/settings.py"
@@ -62,7 +63,7 @@ test:
 	$(RUN) test
 
 fuzz: setup-dev
-	python -m pytest tests/handler/test_properties.py --hypothesis-profile=fuzz
+	python -m pytest tests/handler/test_properties.py tests/infra/test_live_image_property.py --hypothesis-profile=fuzz
 
 # Not part of `make test`: SAMPLE=N mutates a seeded sample of N mutants per target (SEED=...), TARGET=mailer|stacks
 # only one target; without SAMPLE every mutant runs (docs/mutation.md).
@@ -108,6 +109,10 @@ redrive:
 # The whole product on this machine: no AWS account, no Docker (docs/demo.md).
 demo:
 	$(RUN) demo $(ARGS)
+
+# Read-only, needs AWS credentials (docs/images.md).
+images:
+	$(RUN) images $(ARGS)
 
 # USAGE holds the profile's flags (cdk would refuse them in ARGS): make cost USAGE="--files-per-day 1000".
 cost:

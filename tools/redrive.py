@@ -173,7 +173,8 @@ def move_dead_letters(
             f"the move ended {task['Status']}: {task.get('FailureReason', 'no reason given')}; "
             "the messages not moved are still there. Run `make redrive` again."
         )
-    return f"{task.get('ApproximateNumberOfMessagesMoved', 0)} messages moved back from the {DEAD_LETTER_QUEUE}."
+    moved = task.get("ApproximateNumberOfMessagesMoved", 0)
+    return f"{moved} message{'' if moved == 1 else 's'} moved back from the {DEAD_LETTER_QUEUE}."
 
 
 def replay_all(sqs: SQSClient, undeliverable: Queue, source: Queue, *, console: Console) -> str:

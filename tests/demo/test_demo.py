@@ -11,6 +11,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import socket
 import threading
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from tests.conftest import Synthesized
+from tests.conftest import ROOT, Synthesized
 from tools.demo import mail as mails
 from tools.demo.emulator import Emulator
 from tools.demo.runtime_api import AWSLAMBDARIC, RUNTIME_CLIENT_SETTING, STDLIB, image_handler
@@ -136,7 +137,7 @@ def test_make_status_shows_the_dead_letter_and_the_failure(story: Story) -> None
 
 
 def test_make_redrive_moves_the_file_back_and_it_is_mailed_once(story: Story) -> None:
-    assert "1 messages moved back from" in story.output
+    assert "1 message moved back from" in story.output
     assert story.demo.summary.redriven == 1
     (mail,) = _mail_about(story, BROKEN_FILE)
     assert mail.carries == f"{BROKEN_FILE} attached (37 bytes)"
@@ -307,3 +308,24 @@ def test_an_unknown_runtime_client_setting_stops_the_demo_with_one_line(
     assert code == 1
     error = capsys.readouterr().err.strip()
     assert error == "error: DEMO_RUNTIME_CLIENT=docker: use awslambdaric or stdlib, or leave it unset."
+
+
+def _masked(text: str) -> str:
+    # Ports, timings and the date differ from run to run, and a terminal's width wraps lines; the words do not.
+    # The story under test writes its mails in a temporary folder, not in cdk.out.
+    text = re.sub(r"\S*/demo/", "cdk.out/demo/", text)
+    return " ".join(re.sub(r"\d+", "N", text).split())
+
+
+def test_the_readme_shows_lines_the_demo_prints_in_the_order_it_prints_them(story: Story) -> None:
+    # GIVEN the demo's output as the README shows it, "…" where it leaves lines out
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## See it work first: `make demo`", 1)[1]
+    shown = section.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
+    # WHEN the story has run THEN each line shown is text it printed, in the same order
+    printed = _masked(story.output)
+    at = 0
+    for line in (line for line in shown if line.strip() != "…"):
+        found = printed.find(_masked(line), at)
+        assert found >= 0, f"the README shows a line the demo does not print (in this order): {line!r}"
+        at = found + len(_masked(line))

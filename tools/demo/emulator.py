@@ -198,7 +198,7 @@ class Emulator:
         created.configuration_set = configuration_set.get("Name") or _physical_name(stack, set_id, limit=64)
         resolve.refs[set_id] = created.configuration_set
         clients.sesv2.create_configuration_set(ConfigurationSetName=created.configuration_set)
-        rule_id, rule = template.only("AWS::Events::Rule")
+        rule_id, rule = template.upload_rule()
         created.rule = resolve.refs[rule_id] = rule.get("Name") or _physical_name(stack, rule_id, limit=64)
         clients.events.put_rule(
             Name=created.rule,
@@ -270,7 +270,7 @@ class Emulator:
             dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
 
     def _function(self, template: Template, resolve: Resolver) -> Function:
-        logical_id, function = template.only("AWS::Lambda::Function")
+        logical_id, function = template.mailer()
         name = function.get("FunctionName") or _physical_name(template.stack_name, logical_id, limit=64)
         log_group = resolve(function.get("LoggingConfig", {}).get("LogGroup", f"/aws/lambda/{name}"))
         image = function.get("Code", {}).get("ImageUri", "")

@@ -50,11 +50,40 @@ class Template:
             if resource["Type"] == type_
         }
 
-    def only(self, type_: str) -> tuple[str, dict[str, Any]]:
-        found = self.of_type(type_)
+    def only(self, type_: str, why: str = "", **matching: Any) -> tuple[str, dict[str, Any]]:
+        """The one resource of that type (whose properties hold `matching`, when given: another of the type may
+        serve something else, such as the image scan's rule or the live mark's function)."""
+        found = {
+            logical_id: properties
+            for logical_id, properties in self.of_type(type_).items()
+            if all(_holds(properties.get(key), value) for key, value in matching.items())
+        }
         if len(found) != 1:
-            raise ToolError(f"{self.path} has {len(found)} resources of type {type_}; the demo expects exactly one.")
+            raise ToolError(
+                f"{self.path} has {len(found)} resources of type {type_}{why}; the demo expects exactly one."
+            )
         return next(iter(found.items()))
+
+    def mailer(self) -> tuple[str, dict[str, Any]]:
+        """The mailer function: the one the queue's event source mapping invokes."""
+        _, mapping = self.only("AWS::Lambda::EventSourceMapping")
+        reference = mapping.get("FunctionName")
+        if not (isinstance(reference, dict) and "Ref" in reference):
+            raise ToolError(f"{self.path}: the event source mapping names its function without a Ref: {reference!r}")
+        logical_id = reference["Ref"]
+        return logical_id, self.resources[logical_id].get("Properties", {})
+
+    def upload_rule(self) -> tuple[str, dict[str, Any]]:
+        """The rule that sends uploads to the queue the mailer reads (not the image scan's rule)."""
+        _, mapping = self.only("AWS::Lambda::EventSourceMapping")
+        return self.only("AWS::Events::Rule", " sending to the mailer's queue", Targets=mapping["EventSourceArn"])
+
+
+def _holds(value: Any, wanted: Any) -> bool:
+    """`value` is `wanted`, or a list of targets one of which has `wanted` as its Arn."""
+    if isinstance(value, list):
+        return any(isinstance(item, dict) and item.get("Arn") == wanted for item in value)
+    return bool(value == wanted)
 
 
 _SUB = re.compile(r"\$\{([^}!]+)\}")
