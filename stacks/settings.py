@@ -592,8 +592,8 @@ class Settings:
         accepts="the ARN of a standard SNS topic, such as arn:aws:sns:eu-west-1:123456789012:ops-alarms",
         meaning="Instead of `alarm_emails`: the ARN of an existing standard SNS topic (a team's Chatbot or PagerDuty "
         "topic). Its policy (and key policy, if encrypted) must let `cloudwatch.amazonaws.com`, "
-        "`ses.amazonaws.com` and `events.amazonaws.com` (the image scan's findings) of this account publish. Setting both is an error. With neither, the alarms exist but "
-        "tell nobody, and `make synth` says so.",
+        "`ses.amazonaws.com` and `events.amazonaws.com` (the image scan's findings) of this account publish. "
+        "Setting both is an error. With neither, the alarms exist but tell nobody, and `make synth` says so.",
     )
 
     @property
