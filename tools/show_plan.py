@@ -273,6 +273,9 @@ def _name(resource: dict[str, Any]) -> str:
     path = _path(resource)
     while path and path[-1] in ("Resource", "Default"):
         path.pop()
+    if len(path) >= 2 and path[-1].startswith("Handler"):
+        # A small construct's own function, role and logs: named after the construct (the live image mark's role).
+        return f"the {_words(path[-2])}'s {noun}"
     words = _words(path[-1]) if path else noun
     return f"the {words}" if words.endswith(noun.lower()) else f"the {words} {noun}"
 

@@ -264,3 +264,13 @@ def test_the_plan_ends_with_the_fixed_monthly_cost_of_what_it_would_deploy(real:
     assert shown == _unwrapped(fixed_monthly_line(real.outdir))
     assert shown.startswith("Fixed cost a month in ")
     assert shown.endswith("run `make cost` for your usage.")
+
+
+def test_a_small_construct_s_own_function_role_and_logs_are_named_after_it(synthesized: Synthesized) -> None:
+    # GIVEN the function stack, whose live image mark has a function, a role and a log group of its own
+    shown = _first_view(synthesized.outdir)
+
+    # THEN the plan names them after the construct, never as a bare "handler"
+    for noun in ("function", "role", "log group"):
+        assert f"the live image mark's {noun}" in shown
+    assert "the handler" not in shown
