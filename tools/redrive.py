@@ -34,6 +34,8 @@ BATCH = 10
 # Long enough to send a batch and delete it; a message whose send failed becomes visible again after it.
 REPLAY_VISIBILITY_SECONDS = 60
 MOVE_TASK_POLL_SECONDS = 2.0
+# A long poll: a short one may answer empty while messages wait on other SQS hosts, and end the replay too early.
+REPLAY_WAIT_SECONDS = 1
 MOVE_TASK_DONE = ("COMPLETED", "CANCELLED", "FAILED")
 # The queues by their role, as the operator knows them; the names are in the stack's outputs.
 INBOX_QUEUE = "inbox queue"
@@ -200,7 +202,7 @@ def replay(sqs: SQSClient, undeliverable: Queue, source: Queue, *, console: Cons
                 QueueUrl=undeliverable.url,
                 MaxNumberOfMessages=BATCH,
                 VisibilityTimeout=REPLAY_VISIBILITY_SECONDS,
-                WaitTimeSeconds=1,
+                WaitTimeSeconds=REPLAY_WAIT_SECONDS,
             ).get("Messages", [])
             # A message whose send failed is invisible until the next run: seeing it again means the queue is done.
             messages = [m for m in messages if m["MessageId"] not in failed]

@@ -41,6 +41,13 @@ def _fill(sqs: SQSClient, url: str, keys: list[str]) -> set[str]:
     return {event_body(key) for key in keys}
 
 
+@pytest.fixture(autouse=True)
+def _short_polls(monkeypatch: pytest.MonkeyPatch) -> None:
+    # moto answers every receive from all of the queue's messages: its short poll cannot miss one, so the replay's
+    # long poll would only make each test wait a second at the end of the queue.
+    monkeypatch.setattr(redrive, "REPLAY_WAIT_SECONDS", 0)
+
+
 def _redrive(console: Console, sqs: Any, *argv: str) -> int:
     clients = moto_clients(sqs=sqs)
     return run(lambda args: redrive.main(args, clients=clients, console=console, sleep=lambda _: None), list(argv))
