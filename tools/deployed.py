@@ -8,8 +8,9 @@ the app gives them.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -60,9 +61,9 @@ class Clients:
 
     @classmethod
     def for_target(cls, target: Target) -> Clients:
-        session = boto3.Session(profile_name=target.profile, region_name=target.region)
-        if session.region_name is None:
-            raise ToolError('No AWS region: set one with `aws configure`, AWS_REGION, or ARGS="-c region=eu-west-1".')
+        # The region the CDK CLI deployed to: AWS_REGION counts for it, and boto3 alone would not read it.
+        region = target.region or cdk_region(os.environ, boto3.Session(profile_name=target.profile))
+        session = boto3.Session(profile_name=target.profile, region_name=region)
         return cls(
             cloudformation=session.client("cloudformation"),
             sqs=session.client("sqs"),
@@ -73,6 +74,17 @@ class Clients:
             ecr=session.client("ecr"),
             region=session.region_name,
         )
+
+
+# Where the CDK CLI looks for the region, before the profile's; without any it deploys to us-east-1.
+REGION_VARIABLES = ("AWS_REGION", "AMAZON_REGION", "AWS_DEFAULT_REGION", "AMAZON_DEFAULT_REGION")
+CDK_FALLBACK_REGION = "us-east-1"
+
+
+def cdk_region(environment: Mapping[str, str], session: boto3.Session) -> str:
+    """The region the CDK CLI deploys an environment-agnostic stack to, found the way the CLI finds it."""
+    named = (environment.get(name) for name in REGION_VARIABLES)
+    return next((region for region in named if region), None) or session.region_name or CDK_FALLBACK_REGION
 
 
 def argument_parser(description: str) -> argparse.ArgumentParser:

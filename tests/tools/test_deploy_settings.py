@@ -21,7 +21,7 @@ from inbox_mailer.contract import StackNames
 from stacks.settings import CDK_CLI_KEYS, Settings
 from tests.conftest import ROOT
 from tests.tools.support import moto_clients
-from tools import deploy_settings, preflight, redrive, status
+from tools import deploy_settings, deployed, preflight, redrive, status
 from tools.deploy_settings import UsageError, merged_context, parse_cdk_args
 from tools.deployed import run
 
@@ -179,3 +179,32 @@ def test_a_context_option_without_a_value_is_refused_with_one_line(capsys: pytes
     # The CLI would go on without it, on another stage: the tools stop instead.
     assert run(lambda args: status.main(args, clients=moto_clients(), console=Console()), ["-c", "stage"]) == 1
     assert capsys.readouterr().err == "error: Context argument is not an assignment (key=value): 'stage'.\n"
+
+
+_NO_REGION = {name: "" for name in ("AWS_REGION", "AMAZON_REGION", "AWS_DEFAULT_REGION", "AMAZON_DEFAULT_REGION")}
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({"AWS_REGION": "eu-west-3"}, "eu-west-3"),
+        ({"AMAZON_REGION": "ap-south-1"}, "ap-south-1"),
+        ({"AWS_DEFAULT_REGION": "eu-central-1"}, "eu-central-1"),
+        ({"AWS_REGION": "eu-west-3", "AWS_DEFAULT_REGION": "eu-central-1"}, "eu-west-3"),
+        ({}, "us-east-1"),
+    ],
+)
+def test_the_operator_tools_look_in_the_region_the_cdk_cli_deployed_to(
+    environment: dict[str, str], expected: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # GIVEN no region in the AWS configuration, and the region variables the CDK CLI reads (boto3 alone reads
+    # only AWS_DEFAULT_REGION), or none: then the CLI deploys to us-east-1
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    for name, value in {**_NO_REGION, **environment}.items():
+        monkeypatch.setenv(name, value) if value else monkeypatch.delenv(name, raising=False)
+    target = deployed.target_from([])
+
+    # WHEN a tool makes its clients THEN they look where the CLI deployed
+    assert deployed.Clients.for_target(target).region == expected
+    # AND a region setting wins over all of them, as it does for the CLI
+    assert deployed.Clients.for_target(replace(target, region="sa-east-1")).region == "sa-east-1"

@@ -3,13 +3,13 @@ the account and region the settings pin."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from stacks.settings import Settings
+from tools.deployed import cdk_region as cdk_region
 from tools.preflight.results import CheckError, error_code
 
 
@@ -17,17 +17,6 @@ from tools.preflight.results import CheckError, error_code
 class Target:
     account: str
     region: str
-
-
-# Where the CDK CLI looks for the region, before the profile's; without any it deploys to us-east-1.
-REGION_VARIABLES = ("AWS_REGION", "AMAZON_REGION", "AWS_DEFAULT_REGION", "AMAZON_DEFAULT_REGION")
-CDK_FALLBACK_REGION = "us-east-1"
-
-
-def cdk_region(environment: Mapping[str, str], session: boto3.Session) -> str:
-    """The region the CDK CLI deploys an environment-agnostic stack to, found the way the CLI finds it."""
-    named = (environment.get(name) for name in REGION_VARIABLES)
-    return next((region for region in named if region), None) or session.region_name or CDK_FALLBACK_REGION
 
 
 def resolve_target(session: boto3.Session, settings: Settings, region: str) -> tuple[Target, str]:
