@@ -82,9 +82,22 @@ def synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
     )
 
 
+# What the CDK CLI adds to the context of every synth unless told `--no-path-metadata`: each resource's construct
+# path, which the plan names resources by.
+AS_THE_CLI_DOES = {"aws:cdk:enable-path-metadata": True}
+
+
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return synthesize(cdk_json_context(), tmp_path_factory.mktemp("cdk.out"))
+    """The app of cdk.json, synthesized as `make synth` does it."""
+    return synthesize(cdk_json_context() | AS_THE_CLI_DOES, tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(scope="session")
+def synthesized_cloud(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The app of cdk.json with the image built in AWS CodeBuild during the deploy (`image_build` `cloud`)."""
+    context = cdk_json_context() | AS_THE_CLI_DOES | {"image_build": "cloud"}
+    return synthesize(context, tmp_path_factory.mktemp("cdk.out-cloud"))
 
 
 # A repository that may deploy, for the tests of the deployer stack (docs/github-actions.md).
@@ -94,7 +107,7 @@ GITHUB_REPOSITORY = "octo-org/inbox-mailer"
 @pytest.fixture(scope="session")
 def synthesized_with_deployer(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The app of cdk.json with CI deploys on: the deployer stack beside the other two, every check attached."""
-    context = cdk_json_context() | {"github_repository": GITHUB_REPOSITORY}
+    context = cdk_json_context() | AS_THE_CLI_DOES | {"github_repository": GITHUB_REPOSITORY}
     return synthesize(context, tmp_path_factory.mktemp("cdk.out-deployer"))
 
 

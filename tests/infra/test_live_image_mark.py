@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from stacks.registry_marks import MARK_ACTIONS
-from tests.infra.conftest import Synthesized, cdk_json_context, synthesize
+from tests.infra.conftest import Synthesized
 
 
 def _mark(synthesized: Synthesized) -> dict[str, Any]:
@@ -68,8 +68,8 @@ def test_code_signing_is_answered_on_the_image_function_with_the_documented_reas
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return synthesize(cdk_json_context() | {"image_build": "cloud"}, tmp_path_factory.mktemp("cloud-mark"))
+def cloud(synthesized_cloud: Synthesized) -> Synthesized:
+    return synthesized_cloud
 
 
 def test_with_the_cloud_build_the_mark_follows_the_tag_the_build_answers(cloud: Synthesized) -> None:

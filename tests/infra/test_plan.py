@@ -1,8 +1,8 @@
 """The plan `make synth` prints: who mails whom, the placeholders to change, the parts of each stack, at 80 columns.
 
-Two real synths (cdk.json's placeholders; real addresses and another prefix through the context), and generated
-settings written into the function's environment of the first, the one place the plan reads them from. Both synths
-record each resource's construct path, as `cdk synth` does (`--path-metadata`, on by default).
+Real synths (the session's of cdk.json with its placeholders; one with real addresses and another prefix through the
+context), and generated settings written into the function's environment of the first, the one place the plan reads
+them from. Every synth records each resource's construct path, as `cdk synth` does (`--path-metadata`, on by default).
 """
 
 from __future__ import annotations
@@ -22,19 +22,13 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from inbox_mailer.contract import ENVIRONMENT
+from tests.conftest import AS_THE_CLI_DOES
 from tests.infra.conftest import ROOT, Synthesized, cdk_json_context, synthesize
 from tools import show_plan
 from tools.cost.report import fixed_monthly_line
 from tools.show_plan import WIDTH, Assembly, Stack
 
 REAL = {"sender": "robot@corp.io", "recipients": "alice@corp.io; bob@partner.org", "inbox_prefix": "drop/box/"}
-# What the CDK CLI adds to the context of every synth unless told `--no-path-metadata`.
-AS_THE_CLI_DOES = {"aws:cdk:enable-path-metadata": True}
-
-
-@pytest.fixture(scope="module")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return synthesize({**cdk_json_context(), **AS_THE_CLI_DOES}, tmp_path_factory.mktemp("plan.out"))
 
 
 @pytest.fixture(scope="module")
@@ -238,9 +232,9 @@ def test_a_stack_without_the_mailer_gets_no_who_mails_whom(default_assembly: Ass
     assert "!" not in shown
 
 
-def test_the_cloud_builds_own_parts_are_one_line_with_the_image(tmp_path: Path) -> None:
+def test_the_cloud_builds_own_parts_are_one_line_with_the_image(synthesized_cloud: Synthesized) -> None:
     # GIVEN the image built in CodeBuild: a project, its functions and roles, and the CDK's provider framework
-    cloud = synthesize({**cdk_json_context(), **AS_THE_CLI_DOES, "image_build": "cloud"}, tmp_path / "cloud.out")
+    cloud = synthesized_cloud
     shown = _first_view(cloud.outdir)
     # THEN the reader gets one sentence about the build, its parts counted, and the mailer's own parts as before
     assert _on_an_80_column_console(shown) == shown
