@@ -33,6 +33,7 @@ from tools.ecr_lifecycle import Image, PolicyError, Rule, expired_by, parse_poli
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
+    from mypy_boto3_ecr.type_defs import ImageDetailTypeDef
 
 # AWS bills storage in binary gigabytes.
 GB = 1024**3
@@ -226,8 +227,13 @@ def scan_rows(clients: Clients, outputs: Mapping[str, str], repository: str) -> 
         return [("image scan", f"could not read: {aws_problem.describe(error, needed_for='the image scan')}")]
     except LiveMarkError as error:
         return [("image scan", f"could not read: {error}")]
+    return image_rows(clients.ecr, repository, detail)
+
+
+def image_rows(ecr: ECRClient, repository: str, detail: ImageDetailTypeDef) -> list[tuple[str, str]]:
+    """The rows of the image the function runs, once described: its tags, its live mark, its scan."""
     tags = list(detail.get("imageTags", []))
-    findings = findings_of(clients.ecr, repository, detail["imageDigest"])
+    findings = findings_of(ecr, repository, detail["imageDigest"])
     rows = [
         ("live image", ", ".join(t for t in tags if not is_mark(t)) or detail["imageDigest"]),
         (

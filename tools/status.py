@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 from tools import aws_problem, ses_quota
 from tools.deployed import Clients, Target, ToolError, argument_parser, run, stack_outputs, target_from
-from tools.images import scan_rows
+from tools.images import image_rows
 
 # Output name -> the queue's role, which is what the operator thinks in; `--full` adds the queue's name.
 QUEUE_OUTPUTS = {
@@ -316,7 +316,7 @@ def _image(look: Look) -> RenderableType:
     if look.full or media_type in IMAGE_INDEX_TYPES:
         table.add_row(_label("media type"), Text(media_type))
     # The live mark and the scan's findings (tools/images.py, which `make images` shares); a missing mark always.
-    for label, value in scan_rows(look.clients, look.outputs, match["repository"]):
+    for label, value in image_rows(look.clients.ecr, match["repository"], details):
         if label in ("live image",) or (label == "live mark" and value.startswith("yes") and not look.full):
             continue
         table.add_row(_label(label), Text.from_markup(value))
