@@ -188,6 +188,7 @@ def run_scenario(scenario: Scenario) -> dict[str, Any]:
     from inbox_mailer.pacing import SendPacer, account_max_send_rate
     from inbox_mailer.persistence import DurableDynamoDBPersistenceLayer
     from inbox_mailer.processing import THROTTLED_ATTRIBUTE, Mailer
+    from tools.demo.event_source import sqs_record
 
     max_receive_count = _stack_constant("inbox.py", "MAX_RECEIVE_COUNT")
     visibility_factor = _stack_constant("inbox.py", "VISIBILITY_TIMEOUT_FACTOR")
@@ -289,7 +290,8 @@ def run_scenario(scenario: Scenario) -> dict[str, Any]:
                     continue
                 context = _Context(timeout_s)
                 config.register_lambda_context(context)  # type: ignore[arg-type]
-                event = {"Records": [_lambda_record(cast(dict[str, Any], message), queue_arn) for message in messages]}
+                records = [sqs_record(cast(dict[str, Any], message), queue_arn, REGION) for message in messages]
+                event = {"Records": records}
                 response = process_partial_response(
                     event=event,
                     record_handler=mailer.process_record,
@@ -376,23 +378,6 @@ def _waiting(sqs: Any, queue_url: str) -> int:
         ],
     )["Attributes"]
     return sum(int(value) for value in attributes.values())
-
-
-def _lambda_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": message.get("Attributes", {}),
-        "messageAttributes": {
-            name: {"stringValue": value.get("StringValue"), "dataType": value["DataType"]}
-            for name, value in message.get("MessageAttributes", {}).items()
-        },
-        "md5OfBody": message.get("MD5OfBody", ""),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn,
-        "awsRegion": REGION,
-    }
 
 
 def measure() -> tuple[Figure, list[dict[str, Any]]]:

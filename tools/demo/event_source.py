@@ -120,18 +120,22 @@ class EventSource:
         return known if named - known else named
 
     def _record(self, message: dict[str, Any]) -> dict[str, Any]:
-        """One record in the shape Lambda gives an SQS message to a function."""
-        return {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-            "attributes": message.get("Attributes", {}),
-            "messageAttributes": {
-                name: {"stringValue": value.get("StringValue"), "dataType": value["DataType"]}
-                for name, value in message.get("MessageAttributes", {}).items()
-            },
-            "md5OfBody": hashlib.md5(message["Body"].encode(), usedforsecurity=False).hexdigest(),
-            "eventSource": "aws:sqs",
-            "eventSourceARN": self._mapping.queue.arn,
-            "awsRegion": self._region,
-        }
+        return sqs_record(message, self._mapping.queue.arn, self._region)
+
+
+def sqs_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+    """One record in the shape Lambda gives a received SQS message to a function (the bench's burst uses it too)."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {
+            name: {"stringValue": value.get("StringValue"), "dataType": value["DataType"]}
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": hashlib.md5(message["Body"].encode(), usedforsecurity=False).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
