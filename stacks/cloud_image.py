@@ -34,6 +34,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct, IConstruct
 
 from stacks.compliance import acknowledge
+from stacks.log_groups import log_group
 from stacks.registry import PUSH_ACTIONS
 from stacks.removal import Removal
 
@@ -225,10 +226,7 @@ class CloudImageBuild(Construct):
         resource.override_logical_id(logical_id)
 
     def _log_group(self, id_: str, retention_days: int, removal: RemovalPolicy) -> logs.LogGroup:
-        group = logs.LogGroup(self, id_, removal_policy=removal)
-        cfn_group: logs.CfnLogGroup = group.node.default_child  # type: ignore[assignment]
-        # Set on the resource itself: the settings already hold one of CloudWatch's allowed day counts.
-        cfn_group.retention_in_days = retention_days
+        group = log_group(self, id_, retention_days=retention_days, removal=removal)
         acknowledge(
             group,
             checkov=["CKV_AWS_158"],

@@ -17,6 +17,7 @@ from inbox_mailer.contract import METRICS_NAMESPACE, MailerSettings, function_en
 from stacks import IMAGE_DIRECTORY as IMAGE_DIRECTORY
 from stacks.compliance import acknowledge
 from stacks.inbox import Inbox
+from stacks.log_groups import log_group
 from stacks.removal import Removal
 
 # The one place the CPU architecture is decided: the function runs on it and the image is built for it.
@@ -109,12 +110,7 @@ class Mailer(Construct):
         )
 
     def _log_group(self, retention_days: int, removal: Removal) -> logs.LogGroup:
-        log_group = logs.LogGroup(self, "LogGroup", removal_policy=removal.policy)
-        # Set on the resource itself: the value is already one of CloudWatch's allowed day counts (the settings
-        # check it).
-        cfn_log_group: logs.CfnLogGroup = log_group.node.default_child  # type: ignore[assignment]
-        cfn_log_group.retention_in_days = retention_days
-        return log_group
+        return log_group(self, "LogGroup", retention_days=retention_days, removal=removal.policy)
 
     def _configuration_set(self) -> ses.ConfigurationSet:
         # Every mail goes through this set: it turns on reputation metrics and gives this app's own mail

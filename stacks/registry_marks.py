@@ -20,10 +20,10 @@ from aws_cdk import CfnResource, CustomResource, Duration
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.compliance import acknowledge
+from stacks.log_groups import log_group
 from stacks.removal import Removal
 
 HANDLER_DIRECTORY = Path(__file__).resolve().parent / "live_image_handler"
@@ -59,9 +59,7 @@ class LiveImageMark(Construct):
         removal: Removal,
     ) -> None:
         super().__init__(scope, id_)
-        self.log_group = logs.LogGroup(self, "HandlerLogs", removal_policy=removal.policy)
-        cfn_group: logs.CfnLogGroup = self.log_group.node.default_child  # type: ignore[assignment]
-        cfn_group.retention_in_days = log_retention_days
+        self.log_group = log_group(self, "HandlerLogs", retention_days=log_retention_days, removal=removal.policy)
         role = iam.Role(
             self,
             "HandlerRole",
