@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from tools.generated import rewrite
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
 MUTATION = ROOT / "bench" / "mutation.json"
@@ -216,13 +218,8 @@ def with_blocks(text: str, blocks: dict[str, str]) -> str:
 
 
 def main(document: Path = PERFORMANCE) -> int:
-    text = document.read_text(encoding="utf-8")
-    updated = with_blocks(text, rendered())
-    if updated == text:
-        print(f"{document.name}: the figures are current")
-    else:
-        document.write_text(updated, encoding="utf-8")
-        print(f"{document.name}: the figures were rewritten from bench/results.json and bench/mutation.json")
+    updated = with_blocks(document.read_text(encoding="utf-8"), rendered())
+    rewrite(document, updated, what="the figures are", source="bench/results.json and bench/mutation.json")
     return 0
 
 

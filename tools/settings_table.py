@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from stacks.settings import Setting, Settings
+from tools.generated import rewrite
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 SECTION = "## Every setting"
@@ -44,13 +45,8 @@ def with_table(document: str, table: str) -> str:
 
 
 def main(document: Path = DOCUMENT) -> int:
-    text = document.read_text(encoding="utf-8")
-    updated = with_table(text, render())
-    if updated == text:
-        print(f"{document.name}: the settings table is current")
-    else:
-        document.write_text(updated, encoding="utf-8")
-        print(f"{document.name}: the settings table was rewritten from stacks/settings.py")
+    updated = with_table(document.read_text(encoding="utf-8"), render())
+    rewrite(document, updated, what="the settings table is", source="stacks/settings.py")
     return 0
 
 
