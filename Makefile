@@ -73,8 +73,8 @@ mutation: setup-dev
 checks: setup-dev
 	python -m pytest tests/checks
 
-diff-local: setup-dev
-	python -m checks.diff_local
+diff-local:
+	$(RUN) diff-local
 
 reference: setup-dev
 	python -m checks.diff_local --refresh

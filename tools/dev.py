@@ -107,6 +107,7 @@ COMMANDS = {
     "destroy": Command("app", (("cdk", "destroy", "--all", ARGS),), "delete the stacks"),
     "status": Command("app", (("python", "-m", "tools.status", ARGS),), "one screen of the deployed app"),
     "redrive": Command("app", (("python", "-m", "tools.redrive", ARGS),), "move failed files back (--dry-run)"),
+    "diff-local": Command("dev", (("python", "-m", "checks.diff_local"),), "what changed since the reviewed templates"),
     "images": Command("app", (("python", "-m", "tools.images", ARGS),), "the registry's images, marks and findings"),
     "demo": Command("demo", (SYNTH, ("python", "-m", "tools.demo", ARGS)), "see it work here, no AWS account"),
     "cost": Command(

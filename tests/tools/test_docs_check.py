@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import ROOT
-from tools import docs_check
+from tools import dev, docs_check
 from tools.docs_check import anchors, broken_links, documents, measured_figures, slug
 
 # --- the repository's own documents ----------------------------------------------------------------------------
@@ -39,6 +39,14 @@ def test_every_make_target_the_readme_names_exists_in_the_makefile() -> None:
     named = set(re.findall(r"\bmake ([a-z][a-z-]*)", readme))
     assert named, "the README should name its make targets"
     assert named <= targets, f"the README names targets the Makefile lacks: {sorted(named - targets)}"
+
+
+def test_every_make_target_the_readme_names_has_its_powershell_form() -> None:
+    # GIVEN the make targets the README names (make's `distclean` is the runner's `reset`)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"\bmake ([a-z][a-z-]*)", readme)) - {"distclean"}
+    # THEN tools/dev.py, which PowerShell users run, has a command of each name
+    assert named <= set(dev.COMMANDS), f"no `py tools/dev.py` form for: {sorted(named - set(dev.COMMANDS))}"
 
 
 def test_the_front_door_fits_one_screen_and_about_three_hundred_lines() -> None:
