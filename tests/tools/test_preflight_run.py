@@ -164,7 +164,8 @@ def test_make_deploy_stops_before_the_deploy_when_a_check_fails(
 ) -> None:
     # GIVEN an engine without a daemon (and no AWS to reach)
     cdk, log = fake_cdk
-    env = _offline_env(tmp_path, "no-daemon")
+    # (a wide terminal: each check's line whole, as the assertions below read it)
+    env = {**_offline_env(tmp_path, "no-daemon"), "COLUMNS": "200"}
     # WHEN make deploy runs
     result = _make("deploy", f"CDK={cdk}", f"ARGS=-o {synthesized.outdir}", env=env)
     # THEN it failed on the preflight, and the CLI was asked to synthesize but never to deploy

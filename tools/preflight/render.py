@@ -11,6 +11,8 @@ from rich.text import Text
 from tools.preflight.results import Result
 
 MARKS = {True: ("✔", "green"), False: ("✘", "red"), None: ("-", "dim")}
+# Below this, a narrow terminal folds the line itself rather than leave a sliver beside the names.
+MIN_BODY_WIDTH = 30
 
 
 def print_error(console: Console, error: Exception) -> None:
@@ -29,10 +31,18 @@ def checking(console: Console) -> Status:
 
 def print_result(console: Console, result: Result, *, name_width: int) -> None:
     mark, style = MARKS[result.passed]
-    line = Text.assemble((mark, f"bold {style}"), " ", (result.check.ljust(name_width), "bold"), "  ", result.detail)
-    console.print(line, soft_wrap=True)
+    lead = Text.assemble((mark, f"bold {style}"), " ", (result.check.ljust(name_width), "bold"), "  ")
+    _hanging(console, lead, Text(result.detail))
     if result.fix:
-        console.print(Text.assemble(" " * (name_width + 4), ("fix: ", "bold yellow"), result.fix), soft_wrap=True)
+        _hanging(console, Text(" " * len(lead)), Text.assemble(("fix: ", "bold yellow"), result.fix))
+
+
+def _hanging(console: Console, lead: Text, body: Text) -> None:
+    """`lead`, then `body` wrapped to the terminal under itself: the check names stay a column at any width."""
+    indent = len(lead)
+    for number, line in enumerate(body.wrap(console, max(console.width - indent, MIN_BODY_WIDTH))):
+        line.rstrip()
+        console.print(Text.assemble(lead if number == 0 else " " * indent, line), soft_wrap=True)
 
 
 def print_verdict(console: Console, failed: int) -> None:
